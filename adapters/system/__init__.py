@@ -1,0 +1,1 @@
+"""The process's own clock and randomness, behind the `Clock` and `IdSource` ports."""

@@ -1,0 +1,57 @@
+"""Use-case results rendered as plain HTTP responses, once for both stacks.
+
+A front end asks for a `WebResponse` and writes its status, headers and body with its
+framework's own calls; nothing here knows a framework.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from hexlit.adapters.web.status import http_status
+from hexlit.ports.errors import HexlitError
+from hexlit.ports.runtime import Readiness
+from hexlit.ports.status import JsonValue
+
+Headers = tuple[tuple[str, str], ...]
+
+TEXT = "text/plain; charset=utf-8"
+NO_CACHE = ("Cache-Control", "no-cache")
+
+
+@dataclass(frozen=True, slots=True)
+class WebResponse:
+    status: int
+    headers: Headers
+    body: bytes
+
+
+def _cors(allow_origin: str | None) -> Headers:
+    return (("Access-Control-Allow-Origin", allow_origin),) if allow_origin else ()
+
+
+def probe(readiness: Readiness, allow_origin: str | None) -> WebResponse:
+    """`/_stcore/health` and `/_stcore/script-health-check`: 200 or 503, never cached."""
+    status = 200 if readiness.ready else 503
+    headers = (("Content-Type", TEXT), NO_CACHE, *_cors(allow_origin))
+    return WebResponse(status, headers, readiness.message.encode())
+
+
+def preflight(allow_origin: str | None) -> WebResponse:
+    """OPTIONS on a probe: 204 with the standard CORS answer."""
+    return WebResponse(204, (NO_CACHE, *_cors(allow_origin)), b"")
+
+
+def json_document(document: Mapping[str, JsonValue], allow_origin: str | None) -> WebResponse:
+    """A JSON body, never cached (`/_stcore/host-config`)."""
+    body = json.dumps(document, separators=(",", ":")).encode()
+    headers = (("Content-Type", "application/json"), NO_CACHE, *_cors(allow_origin))
+    return WebResponse(200, headers, body)
+
+
+def error(failure: HexlitError, allow_origin: str | None = None) -> WebResponse:
+    """A semantic error as a plain-text status with its (client-safe) reason."""
+    headers = (("Content-Type", TEXT), *_cors(allow_origin))
+    return WebResponse(http_status(failure), headers, failure.reason.encode())

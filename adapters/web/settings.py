@@ -1,0 +1,34 @@
+"""The slice of configuration a web front end needs; filled in by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """How a front end serves the routes.
+
+    base_path: normalised `server.baseUrlPath` (`""` or `"/a/b"`).
+    max_message_bytes: protocol-level cap on one inbound WebSocket message
+        (`server.maxMessageSize`, MB).
+    ping_interval: seconds between server pings (`server.websocketPingInterval`), and
+        how long to wait for the pong.
+    websocket_compression: `server.enableWebsocketCompression`.
+    script_health_check: whether `/_stcore/script-health-check` is served.
+    """
+
+    base_path: str = ""
+    max_message_bytes: int = 200 * 1000 * 1000
+    ping_interval: float = 30.0
+    websocket_compression: bool = False
+    script_health_check: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BindSettings:
+    """Where a server listens: a TCP address and port, or a Unix socket path."""
+
+    host: str = "127.0.0.1"
+    port: int = 8501
+    unix_socket: str | None = None

@@ -1,0 +1,60 @@
+"""Listening sockets for both stacks: TCP (IPv4/IPv6) or a Unix socket."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+
+from hexlit.adapters.web.settings import BindSettings
+
+BACKLOG = 2048
+
+
+def bind_socket(bind: BindSettings) -> socket.socket:
+    """A listening, non-blocking socket for `bind`. Port 0 lets the OS choose.
+
+    Raises OSError (for example EADDRINUSE) when the address cannot be bound.
+    """
+    if bind.unix_socket:
+        path = os.path.expanduser(bind.unix_socket)
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.exists(path) and not _is_listening(path):
+                os.unlink(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(path)
+    else:
+        family = socket.AF_INET6 if ":" in bind.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        if os.name != "nt":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        try:
+            sock.bind((bind.host, bind.port))
+        except OSError:
+            sock.close()
+            raise
+    sock.listen(BACKLOG)
+    sock.setblocking(False)
+    return sock
+
+
+def bound_port(sock: socket.socket) -> int | None:
+    """The TCP port a socket listens on (None for Unix sockets)."""
+    if sock.family == socket.AF_UNIX:
+        return None
+    port: int = sock.getsockname()[1]
+    return port
+
+
+def _is_listening(path: str) -> bool:
+    """Whether another live process serves on the Unix socket at `path`."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True

@@ -1,0 +1,58 @@
+"""The ASGI application: routes as data, closed over the use cases."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from hexlit.adapters.web.settings import WebSettings
+from hexlit.adapters.web.starlette.probes import host_config_endpoint, probe_endpoint
+from hexlit.adapters.web.starlette.stream import stream_endpoint
+from hexlit.ports.lifecycle import Lifecycle
+from hexlit.ports.sessions import Sessions
+from hexlit.ports.status import ServerStatus
+
+PROBE_METHODS = ["GET", "HEAD", "OPTIONS"]
+
+
+def make_routes(sessions: Sessions, status: ServerStatus, settings: WebSettings) -> list[BaseRoute]:
+    """Every route, under `settings.base_path`."""
+    base = settings.base_path
+    routes: list[BaseRoute] = [
+        Route(f"{base}/_stcore/health", probe_endpoint(status, status.health), methods=PROBE_METHODS),
+        Route(f"{base}/_stcore/host-config", host_config_endpoint(status), methods=["GET", "HEAD"]),
+        WebSocketRoute(f"{base}/_stcore/stream", stream_endpoint(sessions)),
+    ]
+    if settings.script_health_check:
+        routes.append(
+            Route(
+                f"{base}/_stcore/script-health-check",
+                probe_endpoint(status, status.script_health),
+                methods=PROBE_METHODS,
+            )
+        )
+    return routes
+
+
+def create_app(
+    sessions: Sessions, status: ServerStatus, lifecycle: Lifecycle, settings: WebSettings
+) -> Starlette:
+    """The ASGI app; its lifespan starts and stops the core.
+
+    Mount it in your own Starlette or FastAPI app as any ASGI app; run the lifespan of
+    the outer app through to it (Starlette does so for mounted apps only if you ask, see
+    docs/embedding.md).
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await lifecycle.start()
+        try:
+            yield
+        finally:
+            await lifecycle.stop()
+
+    return Starlette(routes=make_routes(sessions, status, settings), lifespan=lifespan)

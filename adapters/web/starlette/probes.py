@@ -1,0 +1,50 @@
+"""`/_stcore/health`, `/_stcore/script-health-check`, `/_stcore/host-config`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hexlit.adapters.web import responses
+from hexlit.ports.errors import HexlitError
+from hexlit.ports.runtime import Readiness
+from hexlit.ports.status import ServerStatus
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def to_response(answer: responses.WebResponse, method: str = "GET") -> Response:
+    """A framework-free `WebResponse` as a Starlette `Response` (no body for HEAD)."""
+    body = b"" if method == "HEAD" else answer.body
+    response = Response(content=body, status_code=answer.status)
+    for name, value in answer.headers:
+        response.headers.append(name, value)
+    if method == "HEAD":
+        response.headers["content-length"] = str(len(answer.body))
+    return response
+
+
+def probe_endpoint(status: ServerStatus, check: Callable[[], Awaitable[Readiness]]) -> Endpoint:
+    """A health-style endpoint: GET/HEAD run `check`, OPTIONS answers the preflight."""
+
+    async def endpoint(request: Request) -> Response:
+        allow = status.cors_allow_origin(request.headers.get("origin"))
+        if request.method == "OPTIONS":
+            return to_response(responses.preflight(allow))
+        try:
+            readiness = await check()
+        except HexlitError as failure:
+            return to_response(responses.error(failure, allow), request.method)
+        return to_response(responses.probe(readiness, allow), request.method)
+
+    return endpoint
+
+
+def host_config_endpoint(status: ServerStatus) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        allow = status.cors_allow_origin(request.headers.get("origin"))
+        return to_response(responses.json_document(status.host_config(), allow), request.method)
+
+    return endpoint

@@ -1,0 +1,66 @@
+"""Serving the ASGI app with uvicorn on a socket we bind ourselves."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Generator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from hexlit.adapters.web.settings import BindSettings, WebSettings
+from hexlit.adapters.web.sockets import bind_socket, bound_port
+
+STARTUP_TIMEOUT = 30.0
+
+
+class _QuietSignals(uvicorn.Server):
+    """uvicorn without its own signal handlers: hexlit's CLI owns shutdown order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+class UvicornServer:
+    """A running uvicorn serving one ASGI app; `start` returns once it listens."""
+
+    def __init__(self, app: ASGIApp, web: WebSettings, bind: BindSettings) -> None:
+        self._config = uvicorn.Config(
+            app,
+            lifespan="on",
+            ws_max_size=web.max_message_bytes,
+            ws_ping_interval=web.ping_interval,
+            ws_ping_timeout=web.ping_interval,
+            ws_per_message_deflate=web.websocket_compression,
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=5,
+        )
+        self._bind = bind
+        self._server = _QuietSignals(self._config)
+        self._socket: socket.socket | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int | None:
+        return bound_port(self._socket) if self._socket else None
+
+    async def start(self) -> None:
+        self._socket = bind_socket(self._bind)
+        self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
+        async with asyncio.timeout(STARTUP_TIMEOUT):
+            while not self._server.started:
+                if self._task.done():
+                    self._task.result()
+                    raise RuntimeError("uvicorn exited during start-up")
+                await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+        if self._socket is not None:
+            self._socket.close()

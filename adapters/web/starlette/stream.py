@@ -1,0 +1,68 @@
+"""`/_stcore/stream`: the browser's WebSocket, translated into `Sessions` calls."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.responses import PlainTextResponse
+from starlette.websockets import WebSocket
+
+from hexlit.adapters.web.starlette.connection import StarletteConnection
+from hexlit.adapters.web.status import http_status
+from hexlit.ports.errors import HexlitError, RuntimeUnavailable
+from hexlit.ports.runtime import ClientInfo
+from hexlit.ports.sessions import Handshake, Sessions
+
+
+def handshake_of(websocket: WebSocket) -> Handshake:
+    """The request parts the core decides on. Headers are read as latin-1, never failing."""
+    headers = tuple(
+        (key.decode("latin-1"), value.decode("latin-1"))
+        for key, value in websocket.scope.get("headers", ())
+    )
+    client = ClientInfo(
+        headers=headers,
+        cookies=tuple(websocket.cookies.items()),
+        remote_ip=websocket.client.host if websocket.client else None,
+    )
+    return Handshake(
+        origin=websocket.headers.get("origin"),
+        host=websocket.headers.get("host"),
+        subprotocols=websocket.headers.get("sec-websocket-protocol"),
+        client=client,
+    )
+
+
+def stream_endpoint(sessions: Sessions) -> Callable[[WebSocket], Awaitable[None]]:
+    """The WebSocket endpoint for `/_stcore/stream`, closed over the `Sessions` use case."""
+
+    async def stream(websocket: WebSocket) -> None:
+        try:
+            admission = sessions.admit(handshake_of(websocket))
+        except HexlitError as refused:
+            await _refuse(websocket, http_status(refused), refused.reason)
+            return
+        await websocket.accept(subprotocol=admission.subprotocol)
+        try:
+            handle = await sessions.open(admission, StarletteConnection(websocket))
+        except RuntimeUnavailable:
+            return
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                data = message.get("bytes")
+                await sessions.receive(handle, data if data is not None else message.get("text", ""))
+        finally:
+            await sessions.close(handle)
+
+    return stream
+
+
+async def _refuse(websocket: WebSocket, status: int, reason: str) -> None:
+    """Answer the upgrade with a plain HTTP error, as Tornado does, when the server can."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(PlainTextResponse(reason, status_code=status))
+    else:
+        await websocket.close(code=1008, reason=reason)

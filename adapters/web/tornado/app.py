@@ -1,0 +1,77 @@
+"""The Tornado application: one `URLSpec` per route, dependencies via `initialize`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import tornado.web
+from tornado.log import access_log
+
+from hexlit.adapters.web.settings import WebSettings
+from hexlit.adapters.web.tornado.probes import HostConfigHandler, ProbeHandler
+from hexlit.adapters.web.tornado.stream import StreamHandler
+from hexlit.ports.lifecycle import Lifecycle
+from hexlit.ports.sessions import Sessions
+from hexlit.ports.status import ServerStatus
+
+
+class HexlitApplication(tornado.web.Application):
+    """A `tornado.web.Application` that also starts and stops hexlit's core.
+
+    Tornado has no lifespan protocol: call `await app.start()` before serving and
+    `await app.stop()` after, on the loop that serves it.
+    """
+
+    def __init__(self, lifecycle: Lifecycle, handlers: list[Any], **settings: Any) -> None:
+        super().__init__(handlers, **settings)
+        self._lifecycle = lifecycle
+
+    async def start(self) -> None:
+        await self._lifecycle.start()
+
+    async def stop(self) -> None:
+        await self._lifecycle.stop()
+
+
+def make_handlers(sessions: Sessions, status: ServerStatus, settings: WebSettings) -> list[Any]:
+    """Every route, under `settings.base_path`."""
+    base = re.escape(settings.base_path)
+    handlers: list[Any] = [
+        (rf"{base}/_stcore/health", ProbeHandler, {"status": status, "check": status.health}),
+        (rf"{base}/_stcore/host-config", HostConfigHandler, {"status": status}),
+        (
+            rf"{base}/_stcore/stream",
+            StreamHandler,
+            {"sessions": sessions, "compression": settings.websocket_compression},
+        ),
+    ]
+    if settings.script_health_check:
+        handlers.append(
+            (
+                rf"{base}/_stcore/script-health-check",
+                ProbeHandler,
+                {"status": status, "check": status.script_health},
+            )
+        )
+    return handlers
+
+
+def create_app(
+    sessions: Sessions, status: ServerStatus, lifecycle: Lifecycle, settings: WebSettings
+) -> HexlitApplication:
+    """The Tornado application for these use cases and settings."""
+    return HexlitApplication(
+        lifecycle,
+        make_handlers(sessions, status, settings),
+        websocket_max_message_size=settings.max_message_bytes,
+        websocket_ping_interval=settings.ping_interval,
+        websocket_ping_timeout=settings.ping_interval,
+        log_function=_log_failures_only,
+    )
+
+
+def _log_failures_only(handler: tornado.web.RequestHandler) -> None:
+    """No access log (as uvicorn is run), but server errors are worth a line."""
+    if handler.get_status() >= 500:
+        access_log.error("%d %s", handler.get_status(), handler._request_summary())

@@ -1,0 +1,68 @@
+"""`/_stcore/health`, `/_stcore/script-health-check`, `/_stcore/host-config`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from tornado.web import RequestHandler
+
+from hexlit.adapters.web import responses
+from hexlit.ports.errors import HexlitError
+from hexlit.ports.runtime import Readiness
+from hexlit.ports.status import ServerStatus
+
+
+class WebResponseHandler(RequestHandler):
+    """Writes framework-free `WebResponse`s; the base of every plain HTTP handler here."""
+
+    def write_response(self, answer: responses.WebResponse) -> None:
+        self.clear_header("Content-Type")
+        self.set_status(answer.status)
+        for name, value in answer.headers:
+            self.add_header(name, value)
+        if self.request.method == "HEAD":
+            self.set_header("Content-Length", str(len(answer.body)))
+            self.finish()
+        else:
+            self.finish(answer.body)
+
+    def initialize(self, status: ServerStatus) -> None:
+        self._status = status
+
+    def compute_etag(self) -> None:
+        return None  # probes are never cached; answer exactly as the Starlette stack does
+
+    def allow_origin(self) -> str | None:
+        return self._status.cors_allow_origin(self.request.headers.get("Origin"))
+
+
+class ProbeHandler(WebResponseHandler):
+    """A health-style endpoint: GET/HEAD run `check`, OPTIONS answers the preflight."""
+
+    def initialize(  # type: ignore[override]
+        self, status: ServerStatus, check: Callable[[], Awaitable[Readiness]]
+    ) -> None:
+        super().initialize(status)
+        self._check = check
+
+    async def get(self) -> None:
+        try:
+            readiness = await self._check()
+        except HexlitError as failure:
+            self.write_response(responses.error(failure, self.allow_origin()))
+            return
+        self.write_response(responses.probe(readiness, self.allow_origin()))
+
+    async def head(self) -> None:
+        await self.get()
+
+    def options(self) -> None:
+        self.write_response(responses.preflight(self.allow_origin()))
+
+
+class HostConfigHandler(WebResponseHandler):
+    def get(self) -> None:
+        self.write_response(responses.json_document(self._status.host_config(), self.allow_origin()))
+
+    def head(self) -> None:
+        self.get()

@@ -1,0 +1,80 @@
+"""`/_stcore/stream`: the browser's WebSocket, translated into `Sessions` calls."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tornado.websocket import WebSocketHandler
+
+from hexlit.adapters.web.status import http_status
+from hexlit.adapters.web.tornado.connection import TornadoConnection
+from hexlit.ports.errors import HexlitError, RuntimeUnavailable
+from hexlit.ports.runtime import ClientInfo
+from hexlit.ports.sessions import Admission, Handshake, SessionHandle, Sessions
+
+
+class StreamHandler(WebSocketHandler):
+    """Admit in `prepare` (before the upgrade), then open, receive, close."""
+
+    def initialize(self, sessions: Sessions, compression: bool) -> None:
+        self._sessions = sessions
+        self._compression = compression
+        self._admission: Admission | None = None
+        self._handle: SessionHandle | None = None
+        self._socket_closed = False
+        self._closing: asyncio.Task[None] | None = None
+
+    def handshake(self) -> Handshake:
+        """The request parts the core decides on."""
+        request = self.request
+        client = ClientInfo(
+            headers=tuple(request.headers.get_all()),
+            cookies=tuple((name, morsel.value) for name, morsel in request.cookies.items()),
+            remote_ip=request.remote_ip,
+        )
+        return Handshake(
+            origin=request.headers.get("Origin"),
+            host=request.headers.get("Host"),
+            subprotocols=request.headers.get("Sec-WebSocket-Protocol"),
+            client=client,
+        )
+
+    def prepare(self) -> None:
+        try:
+            self._admission = self._sessions.admit(self.handshake())
+        except HexlitError as refused:
+            self.set_status(http_status(refused))
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(refused.reason)
+
+    def check_origin(self, origin: str) -> bool:
+        return True  # decided by the core's origin policy in `prepare`
+
+    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
+        return self._admission.subprotocol if self._admission else None
+
+    def get_compression_options(self) -> dict[str, Any] | None:
+        return {} if self._compression else None
+
+    async def open(self, *args: str, **kwargs: str) -> None:
+        assert self._admission is not None
+        self.set_nodelay(True)
+        try:
+            handle = await self._sessions.open(self._admission, TornadoConnection(self))
+        except RuntimeUnavailable:
+            return
+        if self._socket_closed:  # the client left while the session was opening
+            await self._sessions.close(handle)
+        else:
+            self._handle = handle
+
+    async def on_message(self, message: str | bytes) -> None:
+        if self._handle is not None:
+            await self._sessions.receive(self._handle, message)
+
+    def on_close(self) -> None:
+        self._socket_closed = True
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            self._closing = asyncio.ensure_future(self._sessions.close(handle))

@@ -1,0 +1,5 @@
+import sys
+
+from hexlit.composition.cli import main
+
+sys.exit(main())

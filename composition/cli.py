@@ -1,0 +1,53 @@
+"""`hexlit run APP [--web tornado|starlette] [--server.OPTION VALUE] [--hexlit.OPTION VALUE]`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from hexlit.composition.container import build_container
+from hexlit.composition.serve import serve
+from hexlit.composition.settings import ConfigError, load_config, parse_flags
+
+USAGE = """\
+usage: hexlit run APP [--web tornado|starlette] [--server.OPTION VALUE] [--hexlit.OPTION VALUE]
+
+APP is a Streamlit script (app.py) or a built-in app: builtin:counter, builtin:echo.
+Options are Streamlit's (`--server.port 8502`, `--server.baseUrlPath /x`, ...), also read
+from .streamlit/config.toml and STREAMLIT_SERVER_* variables; hexlit's own live in the
+[hexlit] section (`--hexlit.web tornado`, HEXLIT_WEB=tornado).
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if args else 2
+    if args[0] != "run":
+        print(f"hexlit: unknown command {args[0]!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    try:
+        positionals, flags = parse_flags(args[1:])
+        if len(positionals) != 1:
+            raise ConfigError("give exactly one APP to run")
+        config = load_config(flags)
+    except ConfigError as error:
+        print(f"hexlit: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    container = build_container(config, positionals[0])
+    try:
+        return asyncio.run(serve(container, port_explicit="server.port" in config.explicit))
+    except NotImplementedError as error:
+        print(f"hexlit: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"hexlit: cannot listen: {error.strerror or error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

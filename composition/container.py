@@ -1,0 +1,85 @@
+"""The dependency-injector container: every port meets its implementation here.
+
+Choosing the web stack is one setting (`hexlit.web`), read by the two `Selector`s below;
+choosing the runtime is another (`hexlit.runtime`, or implied by the app name).
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from hexlit.adapters.system.clock import SystemClock
+from hexlit.adapters.system.ids import UuidIds
+from hexlit.composition import slices
+from hexlit.composition.builders import (
+    build_builtin_runtime,
+    build_starlette_app,
+    build_streamlit_runtime,
+    build_tornado_app,
+    build_tornado_server,
+    build_uvicorn_server,
+    runtime_kind,
+)
+from hexlit.composition.settings import LoadedConfig
+from hexlit.domain.session_service import SessionService
+from hexlit.domain.status_service import StatusService
+
+
+class Container(containers.DeclarativeContainer):
+    """hexlit, wired. Build one with `build_container`; call providers to get objects."""
+
+    config = providers.Configuration(strict=True)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(UuidIds)
+
+    runtime = providers.Selector(
+        providers.Callable(runtime_kind, config.app, config.hexlit.runtime),
+        builtin=providers.Singleton(build_builtin_runtime, config.app),
+        streamlit=providers.Singleton(build_streamlit_runtime, config.app),
+    )
+
+    origin_policy = providers.Singleton(slices.origin_policy, config.server, config.browser)
+    session_limits = providers.Singleton(slices.session_limits, config.server, config.hexlit)
+    host_config = providers.Singleton(slices.host_config, config.client)
+    web_settings = providers.Singleton(slices.web_settings, config.server)
+    bind = providers.Singleton(slices.bind_settings, config.server)
+    max_body = providers.Callable(slices.max_body_bytes, config.server)
+
+    sessions = providers.Singleton(
+        SessionService,
+        runtime=runtime,
+        clock=clock,
+        ids=ids,
+        policy=origin_policy,
+        limits=session_limits,
+    )
+    status = providers.Singleton(
+        StatusService,
+        runtime=runtime,
+        policy=origin_policy,
+        host_config=host_config,
+        script_health_enabled=config.server.scriptHealthCheckEnabled,
+    )
+
+    web_app = providers.Selector(
+        config.hexlit.web,
+        starlette=providers.Singleton(build_starlette_app, sessions, status, sessions, web_settings),
+        tornado=providers.Singleton(build_tornado_app, sessions, status, sessions, web_settings),
+    )
+    web_server = providers.Selector(
+        config.hexlit.web,
+        starlette=providers.Factory(
+            build_uvicorn_server, app=web_app, web=web_settings, bind=bind, max_body=max_body
+        ),
+        tornado=providers.Factory(
+            build_tornado_server, app=web_app, web=web_settings, bind=bind, max_body=max_body
+        ),
+    )
+
+
+def build_container(config: LoadedConfig, app: str) -> Container:
+    """A container for serving `app` with `config`."""
+    container = Container()
+    container.config.from_dict({**config.nested(), "app": app})
+    return container

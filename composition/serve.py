@@ -1,0 +1,66 @@
+"""Run the chosen web stack until SIGINT/SIGTERM, then shut down in a fixed order."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import signal
+from dataclasses import replace
+from typing import Any
+
+from hexlit.adapters.web.settings import BindSettings
+from hexlit.composition.container import Container
+
+log = logging.getLogger("hexlit")
+
+PORT_RETRIES = 100
+SHUTDOWN_TIMEOUT = 10.0
+
+
+async def start_server(container: Container, port_explicit: bool) -> Any:
+    """Start the selected server; when the port was not set and is busy, try the next ones.
+
+    Returns the running server (it has `port` and `stop()`).
+    """
+    bind: BindSettings = container.bind()
+    for attempt in range(PORT_RETRIES + 1):
+        server = container.web_server(bind=bind)
+        try:
+            await server.start()
+        except OSError as error:
+            busy = error.errno in (errno.EADDRINUSE, errno.EACCES)
+            if not busy or port_explicit or bind.unix_socket or attempt == PORT_RETRIES:
+                raise
+            log.info("port %d is busy, trying %d", bind.port, bind.port + 1)
+            bind = replace(bind, port=bind.port + 1)
+            continue
+        return server
+    raise AssertionError("unreachable")
+
+
+async def serve(container: Container, port_explicit: bool) -> int:
+    """Serve until a stop signal; returns the process exit code."""
+    server = await start_server(container, port_explicit)
+    bind: BindSettings = container.bind()
+    stack = container.config.hexlit.web()
+    if bind.unix_socket:
+        where = f"unix://{bind.unix_socket}"
+    else:
+        host = "localhost" if bind.host in ("0.0.0.0", "::") else bind.host
+        where = f"http://{host}:{server.port}{container.web_settings().base_path}"
+    print(f"\n  hexlit ({stack}) is serving {container.config.app()}\n\n  URL: {where}\n", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    print("  Stopping...", flush=True)
+    try:
+        async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+            await container.sessions().stop()
+            await server.stop()
+    except TimeoutError:
+        log.warning("shutdown took longer than %.0f s; exiting anyway", SHUTDOWN_TIMEOUT)
+    return 0

@@ -1,0 +1,66 @@
+"""From option values to the typed slices each service and adapter is built with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hexlit.adapters.web.settings import BindSettings, WebSettings
+from hexlit.domain.base_path import normalize_base_path
+from hexlit.domain.origin_policy import OriginPolicy
+from hexlit.domain.outbound_queue import QueueBounds
+from hexlit.domain.session_service import SessionLimits
+from hexlit.domain.status_service import HostConfig
+
+MB = 1000 * 1000
+MIB = 1024 * 1024
+DEFAULT_PING_SECONDS = 30.0
+
+
+def origin_policy(server: dict[str, Any], browser: dict[str, Any]) -> OriginPolicy:
+    trusted = set()
+    if browser["serverAddress"] and browser["serverAddress"] != "localhost":
+        trusted.add(str(browser["serverAddress"]).lower())
+    if server["address"] and not str(server["address"]).startswith("unix://"):
+        trusted.add(str(server["address"]).lower())
+    return OriginPolicy(
+        enable_cors=bool(server["enableCORS"]),
+        cors_allowed_origins=tuple(server["corsAllowedOrigins"]),
+        trusted_hostnames=frozenset(trusted),
+        allowed_hosts=tuple(server["allowedHosts"]),
+    )
+
+
+def session_limits(server: dict[str, Any], hexlit: dict[str, Any]) -> SessionLimits:
+    return SessionLimits(
+        max_frame_bytes=int(server["maxWidgetStateSize"]) * MB,
+        queue=QueueBounds(int(hexlit["queueMaxFrames"]), int(hexlit["queueMaxBytes"])),
+        reconnect_ttl=float(server["disconnectedSessionTTL"]),
+        max_detached=int(hexlit["maxDisconnectedSessions"]),
+    )
+
+
+def host_config(client: dict[str, Any]) -> HostConfig:
+    return HostConfig(allowed_origins=tuple(client["allowedOrigins"]))
+
+
+def web_settings(server: dict[str, Any]) -> WebSettings:
+    ping = server["websocketPingInterval"]
+    return WebSettings(
+        base_path=normalize_base_path(server["baseUrlPath"] or ""),
+        max_message_bytes=int(server["maxMessageSize"]) * MB,
+        ping_interval=float(ping) if ping else DEFAULT_PING_SECONDS,
+        websocket_compression=bool(server["enableWebsocketCompression"]),
+        script_health_check=bool(server["scriptHealthCheckEnabled"]),
+    )
+
+
+def bind_settings(server: dict[str, Any]) -> BindSettings:
+    address = server["address"]
+    if address and str(address).startswith("unix://"):
+        return BindSettings(unix_socket=str(address).removeprefix("unix://"))
+    return BindSettings(host=address or "0.0.0.0", port=int(server["port"]))
+
+
+def max_body_bytes(server: dict[str, Any]) -> int:
+    """The most a request body may carry: the upload limit plus multipart framing."""
+    return int(server["maxUploadSize"]) * MIB + MIB

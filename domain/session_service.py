@@ -1,0 +1,246 @@
+"""The session core: every WebSocket session goes through here, on either web stack.
+
+`SessionService` implements the `Sessions` and `Lifecycle` inbound ports. It decides who
+may connect (origin policy), which session a connection gets (the registry's reconnect
+rules), carries inbound frames to the runtime (with the frame-size and frame-kind rules),
+and carries outbound frames to the socket through one bounded queue per connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hexlit.domain.origin_policy import OriginPolicy
+from hexlit.domain.outbound_queue import OutboundQueue, QueueBounds
+from hexlit.domain.session_registry import SessionRegistry
+from hexlit.domain.subprotocol import parse_offer
+from hexlit.ports.clock import Clock
+from hexlit.ports.connection import ClientConnection, CloseCause
+from hexlit.ports.errors import ClientGone, MalformedFrame, RuntimeUnavailable
+from hexlit.ports.ids import IdSource
+from hexlit.ports.runtime import AppRuntime, SessionStart, UserInfo
+from hexlit.ports.sessions import Admission, Handshake, SessionHandle
+
+log = logging.getLogger("hexlit.sessions")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    """The session rules' numbers, from configuration.
+
+    max_frame_bytes: largest inbound frame (`server.maxWidgetStateSize`, MB).
+    queue: how far a client may fall behind on outbound frames.
+    reconnect_ttl: seconds a disconnected session waits to be resumed
+        (`server.disconnectedSessionTTL`).
+    max_detached: most disconnected sessions kept at once (oldest expire first).
+    """
+
+    max_frame_bytes: int = 25 * 1000 * 1000
+    queue: QueueBounds = field(default_factory=QueueBounds)
+    reconnect_ttl: float = 120.0
+    max_detached: int = 128
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """Counters a metrics endpoint can read; they only ever grow."""
+
+    sessions_opened: int = 0
+    sessions_resumed: int = 0
+    frames_in: int = 0
+    frames_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    slow_consumer_disconnects: int = 0
+    rejected_handshakes: int = 0
+
+
+class _Session:
+    """One connection's hold on a session: the `SessionHandle` the adapters keep."""
+
+    def __init__(
+        self,
+        connection: ClientConnection,
+        bounds: QueueBounds,
+        on_overflow: Callable[[_Session], None],
+    ) -> None:
+        self.session_id = ""
+        self.connection = connection
+        self.queue = OutboundQueue(bounds, lambda: on_overflow(self))
+        self.sender: asyncio.Task[None] | None = None
+        self.closed = False
+
+
+class SessionService:
+    """Implements `Sessions` and `Lifecycle`."""
+
+    def __init__(
+        self,
+        runtime: AppRuntime,
+        clock: Clock,
+        ids: IdSource,
+        policy: OriginPolicy,
+        limits: SessionLimits,
+    ) -> None:
+        self._runtime = runtime
+        self._clock = clock
+        self._ids = ids
+        self._policy = policy
+        self._limits = limits
+        self._registry = SessionRegistry(limits.reconnect_ttl, limits.max_detached)
+        self._open: set[_Session] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.stats = SessionStats()
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._open)
+
+    # -- Lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._stopping = False
+        await self._runtime.start()
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        await asyncio.gather(
+            *(self._shut(s, CloseCause.GOING_AWAY, "server is shutting down") for s in list(self._open))
+        )
+        await self._runtime.stop()
+
+    # -- Sessions --------------------------------------------------------------------
+
+    def admit(self, handshake: Handshake) -> Admission:
+        try:
+            self._policy.check_websocket(handshake.origin, handshake.host)
+        except Exception:
+            self.stats.rejected_handshakes += 1
+            raise
+        offer = parse_offer(handshake.subprotocols)
+        return Admission(offer.selected, offer.session_id, offer.token, handshake)
+
+    async def open(self, admission: Admission, connection: ClientConnection) -> SessionHandle:
+        if self._stopping:
+            await connection.close(CloseCause.RUNTIME_UNAVAILABLE, "server is shutting down")
+            raise RuntimeUnavailable("server is shutting down")
+        user_info: UserInfo = {}
+        session = _Session(connection, self._limits.queue, self._on_overflow)
+        claim = self._registry.claim(admission.resume_id, user_info, session, self._ids.new_id())
+        session.session_id = claim.session_id
+        if isinstance(claim.displaced, _Session):
+            await self._shut(claim.displaced, CloseCause.REPLACED, "replaced by a newer connection")
+        start = SessionStart(claim.session_id, claim.resume, admission.handshake.client, user_info)
+        try:
+            session_id = await self._runtime.connect(start, session.queue)
+        except RuntimeUnavailable as error:
+            self._registry.forget(claim.session_id)
+            await connection.close(CloseCause.RUNTIME_UNAVAILABLE, error.reason)
+            raise
+        if session_id != claim.session_id:
+            self._registry.rename(claim.session_id, session_id)
+            session.session_id = session_id
+        resumed = claim.resume and session_id == claim.session_id
+        self.stats.sessions_opened += 1
+        self.stats.sessions_resumed += int(resumed)
+        self._open.add(session)
+        session.sender = asyncio.create_task(self._send_forever(session))
+        log.debug("session %s %s", _short(session_id), "resumed" if resumed else "opened")
+        await self._expire()
+        return session
+
+    async def receive(self, handle: SessionHandle, frame: bytes | str) -> None:
+        session = _own(handle)
+        if session.closed:
+            return
+        if isinstance(frame, str):
+            await self._shut(session, CloseCause.UNSUPPORTED_FRAME, "binary frames only")
+            return
+        if len(frame) > self._limits.max_frame_bytes:
+            await self._shut(session, CloseCause.FRAME_TOO_LARGE, "message too large")
+            return
+        self.stats.frames_in += 1
+        self.stats.bytes_in += len(frame)
+        try:
+            await self._runtime.deliver(session.session_id, frame, session.queue)
+        except MalformedFrame:
+            log.warning("session %s sent a frame that does not decode", _short(session.session_id))
+            await self._shut(session, CloseCause.MALFORMED_FRAME, "malformed message")
+        except RuntimeUnavailable as error:
+            await self._shut(session, CloseCause.RUNTIME_UNAVAILABLE, error.reason)
+
+    async def close(self, handle: SessionHandle) -> None:
+        await self._release(_own(handle))
+
+    # -- internals -------------------------------------------------------------------
+
+    async def _send_forever(self, session: _Session) -> None:
+        while (frame := await session.queue.next_frame()) is not None:
+            try:
+                await session.connection.send(frame)
+            except ClientGone:
+                return
+            self.stats.frames_out += 1
+            self.stats.bytes_out += len(frame)
+
+    def _on_overflow(self, session: _Session) -> None:
+        self.stats.slow_consumer_disconnects += 1
+        log.warning("session %s: client too slow, disconnecting it", _short(session.session_id))
+        task = asyncio.get_running_loop().create_task(
+            self._shut(session, CloseCause.SLOW_CONSUMER, "client too slow; reconnect to resume")
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _shut(self, session: _Session, cause: CloseCause, reason: str) -> None:
+        """Close the connection from the server side, then release the session."""
+        if session.closed:
+            return
+        await self._release(session)
+        await session.connection.close(cause, reason)
+
+    async def _release(self, session: _Session) -> None:
+        if session.closed:
+            return
+        session.closed = True
+        session.queue.close()
+        self._open.discard(session)
+        if session.sender is not None and session.sender is not asyncio.current_task():
+            session.sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await session.sender
+        self._registry.detach(session.session_id, session, self._clock.monotonic())
+        await self._runtime.disconnect(session.session_id, session.queue)
+        await self._expire()
+
+    async def _expire(self) -> None:
+        for session_id in self._registry.expire(self._clock.monotonic()):
+            await self._runtime.close_session(session_id)
+
+    async def _sweep_forever(self) -> None:
+        interval = min(max(self._limits.reconnect_ttl / 4, 0.05), 30.0)
+        while True:
+            await asyncio.sleep(interval)
+            await self._expire()
+
+
+def _own(handle: SessionHandle) -> _Session:
+    if not isinstance(handle, _Session):
+        raise TypeError("not a handle made by this SessionService")
+    return handle
+
+
+def _short(session_id: str) -> str:
+    """Enough of a session id to follow it in logs, not enough to hijack it."""
+    return session_id[:8]

@@ -1,0 +1,58 @@
+"""Semantic errors the core raises and the web adapters translate.
+
+The core never speaks HTTP status codes or WebSocket close codes. Each error names what
+went wrong; `hexlit.adapters.web.status` holds the single table that turns each one into
+the status code or close code both web stacks answer with.
+
+Messages are safe to show to a client: they never echo a session id, a cookie or a path.
+"""
+
+from __future__ import annotations
+
+
+class HexlitError(Exception):
+    """Base of every semantic error that crosses a port."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BadRequest(HexlitError):
+    """The request is malformed: a header, a parameter or a body cannot be understood."""
+
+
+class NotFound(HexlitError):
+    """The named thing does not exist (or no longer exists)."""
+
+
+class Forbidden(HexlitError):
+    """The request is understood but refused by a security rule."""
+
+
+class OriginRejected(Forbidden):
+    """A WebSocket handshake came from an origin the origin policy does not allow."""
+
+
+class HostRejected(Forbidden):
+    """The Host header is not in `server.allowedHosts`."""
+
+
+class PayloadTooLarge(HexlitError):
+    """A body or a frame is larger than the configured limit."""
+
+
+class UnsupportedFrame(HexlitError):
+    """A WebSocket frame of a kind the protocol does not carry (text instead of binary)."""
+
+
+class MalformedFrame(HexlitError):
+    """A binary frame the runtime could not decode."""
+
+
+class RuntimeUnavailable(HexlitError):
+    """The app runtime is not started yet, or is stopping; the client should retry."""
+
+
+class ClientGone(HexlitError):
+    """The client of a session is closed or cannot keep up; nothing more reaches it."""

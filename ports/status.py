@@ -1,0 +1,33 @@
+"""The `ServerStatus` use case: the probes and the host configuration the frontend reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from hexlit.ports.runtime import Readiness
+
+JsonValue = str | int | float | bool | None | list["JsonValue"] | Mapping[str, "JsonValue"]
+
+
+class ServerStatus(Protocol):
+    """Health, script health, host config, and the CORS answer those routes share."""
+
+    async def health(self) -> Readiness:
+        """Whether browsers may connect now (`/_stcore/health`)."""
+        ...
+
+    async def script_health(self) -> Readiness:
+        """Whether the app script runs without error (`/_stcore/script-health-check`).
+
+        Raises `NotFound` when `server.scriptHealthCheckEnabled` is off.
+        """
+        ...
+
+    def host_config(self) -> Mapping[str, JsonValue]:
+        """The JSON document `/_stcore/host-config` answers with."""
+        ...
+
+    def cors_allow_origin(self, origin: str | None) -> str | None:
+        """The `Access-Control-Allow-Origin` value for a request from `origin`, or None."""
+        ...
