@@ -64,7 +64,9 @@ class Container(containers.DeclarativeContainer):
 
     web_app = providers.Selector(
         config.hexlit.web,
-        starlette=providers.Singleton(build_starlette_app, sessions, status, sessions, web_settings),
+        starlette=providers.Singleton(
+            build_starlette_app, sessions, status, sessions, web_settings
+        ),
         tornado=providers.Singleton(build_tornado_app, sessions, status, sessions, web_settings),
     )
     web_server = providers.Selector(

@@ -27,7 +27,9 @@ def create_asgi_app(app: str = "builtin:counter", options: Mapping[str, Any] | N
     return build_container(config, app).web_app()
 
 
-def create_tornado_app(app: str = "builtin:counter", options: Mapping[str, Any] | None = None) -> Any:
+def create_tornado_app(
+    app: str = "builtin:counter", options: Mapping[str, Any] | None = None
+) -> Any:
     """A `tornado.web.Application` serving `app`; `await app.start()` before serving."""
     config = load_config(overrides={**(options or {}), "hexlit.web": "tornado"})
     return build_container(config, app).web_app()

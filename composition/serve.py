@@ -49,7 +49,9 @@ async def serve(container: Container, port_explicit: bool) -> int:
     else:
         host = "localhost" if bind.host in ("0.0.0.0", "::") else bind.host
         where = f"http://{host}:{server.port}{container.web_settings().base_path}"
-    print(f"\n  hexlit ({stack}) is serving {container.config.app()}\n\n  URL: {where}\n", flush=True)
+    print(
+        f"\n  hexlit ({stack}) is serving {container.config.app()}\n\n  URL: {where}\n", flush=True
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

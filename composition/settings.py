@@ -200,7 +200,9 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         raise ConfigError(f"{key} (from {source}) must be a {kind}, not {value!r}") from None
     choices = CHOICES.get(key)
     if choices is not None and result not in choices:
-        raise ConfigError(f"{key} (from {source}) must be one of {', '.join(choices)}, not {result!r}")
+        raise ConfigError(
+            f"{key} (from {source}) must be one of {', '.join(choices)}, not {result!r}"
+        )
     return result
 
 

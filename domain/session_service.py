@@ -20,7 +20,7 @@ from hexlit.domain.session_registry import SessionRegistry
 from hexlit.domain.subprotocol import parse_offer
 from hexlit.ports.clock import Clock
 from hexlit.ports.connection import ClientConnection, CloseCause
-from hexlit.ports.errors import ClientGone, MalformedFrame, RuntimeUnavailable
+from hexlit.ports.errors import ClientGone, HexlitError, MalformedFrame, RuntimeUnavailable
 from hexlit.ports.ids import IdSource
 from hexlit.ports.runtime import AppRuntime, SessionStart, UserInfo
 from hexlit.ports.sessions import Admission, Handshake, SessionHandle
@@ -116,7 +116,10 @@ class SessionService:
         if self._sweeper is not None:
             self._sweeper.cancel()
         await asyncio.gather(
-            *(self._shut(s, CloseCause.GOING_AWAY, "server is shutting down") for s in list(self._open))
+            *(
+                self._shut(s, CloseCause.GOING_AWAY, "server is shutting down")
+                for s in list(self._open)
+            )
         )
         await self._runtime.stop()
 
@@ -125,10 +128,10 @@ class SessionService:
     def admit(self, handshake: Handshake) -> Admission:
         try:
             self._policy.check_websocket(handshake.origin, handshake.host)
-        except Exception:
+            offer = parse_offer(handshake.subprotocols)
+        except HexlitError:
             self.stats.rejected_handshakes += 1
             raise
-        offer = parse_offer(handshake.subprotocols)
         return Admission(offer.selected, offer.session_id, offer.token, handshake)
 
     async def open(self, admission: Admission, connection: ClientConnection) -> SessionHandle:

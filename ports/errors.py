@@ -38,6 +38,10 @@ class HostRejected(Forbidden):
     """The Host header is not in `server.allowedHosts`."""
 
 
+class MethodNotAllowed(HexlitError):
+    """The resource exists but does not support the request's method."""
+
+
 class PayloadTooLarge(HexlitError):
     """A body or a frame is larger than the configured limit."""
 

@@ -51,7 +51,8 @@ class Sessions(Protocol):
     def admit(self, handshake: Handshake) -> Admission:
         """Decide whether to accept the upgrade, before the socket is accepted.
 
-        Raises `HostRejected` or `OriginRejected` (answer 403, do not accept).
+        Raises `HostRejected` or `OriginRejected` (answer 403, do not accept), or
+        `BadRequest` for a malformed `Sec-WebSocket-Protocol` header (answer 400).
         """
         ...
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from hexlit.adapters.web.status import http_status
-from hexlit.ports.errors import HexlitError
+from hexlit.ports.errors import BadRequest, HexlitError, MethodNotAllowed, NotFound
 from hexlit.ports.runtime import Readiness
 from hexlit.ports.status import JsonValue
 
@@ -49,6 +50,21 @@ def json_document(document: Mapping[str, JsonValue], allow_origin: str | None) -
     body = json.dumps(document, separators=(",", ":")).encode()
     headers = (("Content-Type", "application/json"), NO_CACHE, *_cors(allow_origin))
     return WebResponse(200, headers, body)
+
+
+NOT_FOUND = NotFound("Not Found")
+METHOD_NOT_ALLOWED = MethodNotAllowed("Method Not Allowed")
+NOT_AN_UPGRADE = BadRequest("expected a WebSocket upgrade request")
+
+
+def framework_error(status: int) -> WebResponse:
+    """An error the framework itself raised (no route, wrong method, a crash)."""
+    if status == 404:
+        return error(NOT_FOUND)
+    if status == 405:
+        return error(METHOD_NOT_ALLOWED)
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return WebResponse(status, (("Content-Type", TEXT),), phrase.encode())
 
 
 def error(failure: HexlitError, allow_origin: str | None = None) -> WebResponse:

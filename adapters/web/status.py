@@ -15,6 +15,7 @@ HTTP_STATUS: Final[dict[type[errors.HexlitError], int]] = {
     errors.BadRequest: 400,
     errors.Forbidden: 403,
     errors.NotFound: 404,
+    errors.MethodNotAllowed: 405,
     errors.PayloadTooLarge: 413,
     errors.RuntimeUnavailable: 503,
 }

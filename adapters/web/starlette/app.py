@@ -6,10 +6,15 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from hexlit.adapters.web import responses
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.starlette.probes import host_config_endpoint, probe_endpoint
+from hexlit.adapters.web.starlette.render import to_response
 from hexlit.adapters.web.starlette.stream import stream_endpoint
 from hexlit.ports.lifecycle import Lifecycle
 from hexlit.ports.sessions import Sessions
@@ -22,9 +27,12 @@ def make_routes(sessions: Sessions, status: ServerStatus, settings: WebSettings)
     """Every route, under `settings.base_path`."""
     base = settings.base_path
     routes: list[BaseRoute] = [
-        Route(f"{base}/_stcore/health", probe_endpoint(status, status.health), methods=PROBE_METHODS),
+        Route(
+            f"{base}/_stcore/health", probe_endpoint(status, status.health), methods=PROBE_METHODS
+        ),
         Route(f"{base}/_stcore/host-config", host_config_endpoint(status), methods=["GET", "HEAD"]),
         WebSocketRoute(f"{base}/_stcore/stream", stream_endpoint(sessions)),
+        Route(f"{base}/_stcore/stream", _not_an_upgrade, methods=["GET", "HEAD"]),
     ]
     if settings.script_health_check:
         routes.append(
@@ -55,4 +63,18 @@ def create_app(
         finally:
             await lifecycle.stop()
 
-    return Starlette(routes=make_routes(sessions, status, settings), lifespan=lifespan)
+    return Starlette(
+        routes=make_routes(sessions, status, settings),
+        lifespan=lifespan,
+        exception_handlers={404: _http_error, 405: _http_error},
+    )
+
+
+async def _not_an_upgrade(request: Request) -> Response:
+    return to_response(responses.error(responses.NOT_AN_UPGRADE), request.method)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405, answered exactly as the Tornado stack answers them."""
+    code = exc.status_code if isinstance(exc, HTTPException) else 404
+    return to_response(responses.framework_error(code), request.method)

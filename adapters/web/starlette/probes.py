@@ -8,22 +8,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hexlit.adapters.web import responses
+from hexlit.adapters.web.starlette.render import to_response
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.runtime import Readiness
 from hexlit.ports.status import ServerStatus
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def to_response(answer: responses.WebResponse, method: str = "GET") -> Response:
-    """A framework-free `WebResponse` as a Starlette `Response` (no body for HEAD)."""
-    body = b"" if method == "HEAD" else answer.body
-    response = Response(content=body, status_code=answer.status)
-    for name, value in answer.headers:
-        response.headers.append(name, value)
-    if method == "HEAD":
-        response.headers["content-length"] = str(len(answer.body))
-    return response
 
 
 def probe_endpoint(status: ServerStatus, check: Callable[[], Awaitable[Readiness]]) -> Endpoint:

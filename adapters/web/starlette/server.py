@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 
 from hexlit.adapters.web.settings import BindSettings, WebSettings
 from hexlit.adapters.web.sockets import bind_socket, bound_port
+from hexlit.adapters.web.starlette.uvicorn_ws import HandshakeSafeWebSocketProtocol
 
 STARTUP_TIMEOUT = 30.0
 
@@ -31,6 +32,7 @@ class UvicornServer:
         self._config = uvicorn.Config(
             app,
             lifespan="on",
+            ws=HandshakeSafeWebSocketProtocol,
             ws_max_size=web.max_message_bytes,
             ws_ping_interval=web.ping_interval,
             ws_ping_timeout=web.ping_interval,

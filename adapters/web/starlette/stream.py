@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket
 
+from hexlit.adapters.web import responses
 from hexlit.adapters.web.starlette.connection import StarletteConnection
-from hexlit.adapters.web.status import http_status
+from hexlit.adapters.web.starlette.render import to_response
 from hexlit.ports.errors import HexlitError, RuntimeUnavailable
 from hexlit.ports.runtime import ClientInfo
 from hexlit.ports.sessions import Handshake, Sessions
@@ -40,7 +40,7 @@ def stream_endpoint(sessions: Sessions) -> Callable[[WebSocket], Awaitable[None]
         try:
             admission = sessions.admit(handshake_of(websocket))
         except HexlitError as refused:
-            await _refuse(websocket, http_status(refused), refused.reason)
+            await _refuse(websocket, responses.error(refused))
             return
         await websocket.accept(subprotocol=admission.subprotocol)
         try:
@@ -53,16 +53,21 @@ def stream_endpoint(sessions: Sessions) -> Callable[[WebSocket], Awaitable[None]
                 if message["type"] == "websocket.disconnect":
                     break
                 data = message.get("bytes")
-                await sessions.receive(handle, data if data is not None else message.get("text", ""))
+                await sessions.receive(
+                    handle, data if data is not None else message.get("text", "")
+                )
         finally:
             await sessions.close(handle)
 
     return stream
 
 
-async def _refuse(websocket: WebSocket, status: int, reason: str) -> None:
-    """Answer the upgrade with a plain HTTP error, as Tornado does, when the server can."""
+async def _refuse(websocket: WebSocket, answer: responses.WebResponse) -> None:
+    """Answer the upgrade with a plain HTTP error, as Tornado does, when the server can.
+
+    Servers without the denial-response extension turn a close before accept into 403.
+    """
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(PlainTextResponse(reason, status_code=status))
+        await websocket.send_denial_response(to_response(answer))
     else:
-        await websocket.close(code=1008, reason=reason)
+        await websocket.close(code=1008)

@@ -10,6 +10,7 @@ from tornado.log import access_log
 
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.tornado.probes import HostConfigHandler, ProbeHandler
+from hexlit.adapters.web.tornado.render import NotFoundHandler
 from hexlit.adapters.web.tornado.stream import StreamHandler
 from hexlit.ports.lifecycle import Lifecycle
 from hexlit.ports.sessions import Sessions
@@ -68,6 +69,8 @@ def create_app(
         websocket_ping_interval=settings.ping_interval,
         websocket_ping_timeout=settings.ping_interval,
         log_function=_log_failures_only,
+        default_handler_class=NotFoundHandler,
+        default_handler_args={"status": status},
     )
 
 

@@ -4,36 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from tornado.web import RequestHandler
-
 from hexlit.adapters.web import responses
+from hexlit.adapters.web.tornado.render import WebResponseHandler
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.runtime import Readiness
 from hexlit.ports.status import ServerStatus
-
-
-class WebResponseHandler(RequestHandler):
-    """Writes framework-free `WebResponse`s; the base of every plain HTTP handler here."""
-
-    def write_response(self, answer: responses.WebResponse) -> None:
-        self.clear_header("Content-Type")
-        self.set_status(answer.status)
-        for name, value in answer.headers:
-            self.add_header(name, value)
-        if self.request.method == "HEAD":
-            self.set_header("Content-Length", str(len(answer.body)))
-            self.finish()
-        else:
-            self.finish(answer.body)
-
-    def initialize(self, status: ServerStatus) -> None:
-        self._status = status
-
-    def compute_etag(self) -> None:
-        return None  # probes are never cached; answer exactly as the Starlette stack does
-
-    def allow_origin(self) -> str | None:
-        return self._status.cors_allow_origin(self.request.headers.get("Origin"))
 
 
 class ProbeHandler(WebResponseHandler):
@@ -62,7 +37,9 @@ class ProbeHandler(WebResponseHandler):
 
 class HostConfigHandler(WebResponseHandler):
     def get(self) -> None:
-        self.write_response(responses.json_document(self._status.host_config(), self.allow_origin()))
+        self.write_response(
+            responses.json_document(self._status.host_config(), self.allow_origin())
+        )
 
     def head(self) -> None:
         self.get()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 
 from tornado.httpserver import HTTPServer
@@ -35,7 +36,5 @@ class TornadoServer:
     async def stop(self) -> None:
         self._server.stop()
         await self._app.stop()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._server.close_all_connections(), CLOSE_TIMEOUT)
-        except TimeoutError:
-            pass

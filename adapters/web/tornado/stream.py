@@ -7,7 +7,7 @@ from typing import Any
 
 from tornado.websocket import WebSocketHandler
 
-from hexlit.adapters.web.status import http_status
+from hexlit.adapters.web import responses
 from hexlit.adapters.web.tornado.connection import TornadoConnection
 from hexlit.ports.errors import HexlitError, RuntimeUnavailable
 from hexlit.ports.runtime import ClientInfo
@@ -41,12 +41,20 @@ class StreamHandler(WebSocketHandler):
         )
 
     def prepare(self) -> None:
+        if self.request.headers.get("Upgrade", "").lower() != "websocket":
+            self._refuse(responses.error(responses.NOT_AN_UPGRADE))
+            return
         try:
             self._admission = self._sessions.admit(self.handshake())
         except HexlitError as refused:
-            self.set_status(http_status(refused))
-            self.set_header("Content-Type", "text/plain; charset=utf-8")
-            self.finish(refused.reason)
+            self._refuse(responses.error(refused))
+
+    def _refuse(self, answer: responses.WebResponse) -> None:
+        """Answer the upgrade request with a plain HTTP error instead of switching."""
+        self.set_status(answer.status)
+        for name, value in answer.headers:
+            self.set_header(name, value)
+        self.finish(answer.body)
 
     def check_origin(self, origin: str) -> bool:
         return True  # decided by the core's origin policy in `prepare`

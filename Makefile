@@ -1,0 +1,41 @@
+# hexlit: `make run` serves the showcase app, `make test` runs every check.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Strict editable install: a tree of links to the real files that mypy can read (ADR 0001).
+INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]" --config-settings editable_mode=strict
+APP ?= builtin:counter
+
+.PHONY: run test install lint typecheck architecture pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+
+install: $(BIN)/python
+	$(INSTALL)
+
+run: install
+	$(BIN)/hexlit run $(APP) --server.address 127.0.0.1 --server.port 8501
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# mypy reads the package through the editable link tree; paths are printed as repo paths.
+typecheck:
+	MYPYPATH="$$(echo build/__editable__.*)" $(BIN)/mypy -p hexlit \
+		| sed -E 's#build/__editable__[^/]*/hexlit/##'
+
+architecture:
+	$(BIN)/lint-imports
+
+pytest:
+	$(BIN)/python -m pytest
+
+test: install lint typecheck architecture pytest
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
