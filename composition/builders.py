@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from hexlit.adapters.web.settings import BindSettings, WebSettings
+from hexlit.composition.settings import ConfigError
 from hexlit.ports.lifecycle import Lifecycle
 from hexlit.ports.runtime import AppRuntime
 from hexlit.ports.sessions import Sessions
@@ -25,13 +26,18 @@ def runtime_kind(app: str, configured: str) -> str:
 
 
 def build_builtin_runtime(app: str) -> AppRuntime:
-    from hexlit.adapters.runtime.builtin import BuiltinRuntime
+    from hexlit.adapters.runtime.builtin import APPS, BuiltinRuntime
 
-    return BuiltinRuntime(app.removeprefix(BUILTIN_PREFIX) or "counter")
+    name = app.removeprefix(BUILTIN_PREFIX) or "counter"
+    if name not in APPS:
+        raise ConfigError(
+            f"unknown built-in app {app!r}; choose one of builtin:{', builtin:'.join(APPS)}"
+        )
+    return BuiltinRuntime(name)
 
 
 def build_streamlit_runtime(app: str) -> AppRuntime:
-    raise NotImplementedError(
+    raise ConfigError(
         f"cannot serve {app!r}: the Streamlit runtime adapter is not part of this build yet; "
         "serve a built-in app such as builtin:counter"
     )

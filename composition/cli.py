@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     container = build_container(config, positionals[0])
     try:
         return asyncio.run(serve(container, port_explicit="server.port" in config.explicit))
-    except NotImplementedError as error:
+    except ConfigError as error:
         print(f"hexlit: {error}", file=sys.stderr)
         return 2
     except OSError as error:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,14 @@ CHOICES: Final[dict[str, tuple[str, ...]]] = {
     "server.xsrfCookieSameSite": ("lax", "strict", "none"),
 }
 
+KIND_NAMES: Final[dict[Any, str]] = {
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    str: "a string",
+    list: "a list of strings",
+    dict: "a table (or a JSON object)",
+}
 CHECKED_SECTIONS: Final = ("server", "hexlit")
 SHORTCUTS: Final = {"web": "hexlit.web"}
 
@@ -181,7 +190,7 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, str]:
 
 def _env_name(key: str) -> str:
     section, _, name = key.partition(".")
-    snake = "".join(f"_{c}" if c.isupper() else c for c in name).upper()
+    snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).upper()
     prefix = "HEXLIT_" if section == "hexlit" else f"STREAMLIT_{section.upper()}_"
     return prefix + snake
 
@@ -196,8 +205,8 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     try:
         result = _convert(option.kind, value)
     except (ValueError, TypeError):
-        kind = option.kind.__name__ if isinstance(option.kind, type) else option.kind
-        raise ConfigError(f"{key} (from {source}) must be a {kind}, not {value!r}") from None
+        kind = KIND_NAMES.get(option.kind, str(option.kind))
+        raise ConfigError(f"{key} (from {source}) must be {kind}, not {value!r}") from None
     choices = CHOICES.get(key)
     if choices is not None and result not in choices:
         raise ConfigError(

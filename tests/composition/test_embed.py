@@ -1,0 +1,93 @@
+"""The embedding API: hexlit inside a user's own Starlette app or Tornado server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+
+import httpx
+import tornado.httpserver
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+from websockets.asyncio.client import connect
+
+from hexlit.composition.embed import create_asgi_app, create_tornado_app
+
+TIMEOUT = 10.0
+
+
+def loopback_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    sock.setblocking(False)
+    return sock
+
+
+async def exercise(port: int, prefix: str) -> tuple[str, bytes]:
+    async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+        health = (await client.get(f"http://127.0.0.1:{port}{prefix}/_stcore/health")).text
+    async with connect(f"ws://127.0.0.1:{port}{prefix}/_stcore/stream", open_timeout=TIMEOUT) as ws:
+        greeting = await asyncio.wait_for(ws.recv(), TIMEOUT)
+    assert isinstance(greeting, bytes)
+    return health, greeting
+
+
+def test_asgi_app_mounted_in_a_users_starlette_app() -> None:
+    hexlit_app = create_asgi_app("builtin:counter", {"hexlit.queueMaxFrames": 100})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with hexlit_app.router.lifespan_context(hexlit_app):
+            yield
+
+    async def home(_: object) -> PlainTextResponse:
+        return PlainTextResponse("the user's own page")
+
+    outer = Starlette(routes=[Route("/", home), Mount("/st", app=hexlit_app)], lifespan=lifespan)
+
+    async def scenario() -> tuple[str, bytes, str]:
+        sock = loopback_socket()
+        server = uvicorn.Server(uvicorn.Config(outer, log_config=None, lifespan="on"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                while not server.started:
+                    await asyncio.sleep(0.01)
+            port = sock.getsockname()[1]
+            health, greeting = await exercise(port, "/st")
+            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+                own = (await client.get(f"http://127.0.0.1:{port}/")).text
+            return health, greeting, own
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(task, TIMEOUT)
+            sock.close()
+
+    health, greeting, own = asyncio.run(scenario())
+    assert health == "ok"
+    assert greeting.startswith(b"hello ")
+    assert own == "the user's own page"
+
+
+def test_tornado_app_in_a_users_tornado_server() -> None:
+    async def scenario() -> tuple[str, bytes]:
+        app = create_tornado_app("builtin:echo", {"server.baseUrlPath": "/embedded"})
+        await app.start()
+        sock = loopback_socket()
+        server = tornado.httpserver.HTTPServer(app)
+        server.add_sockets([sock])
+        try:
+            return await exercise(sock.getsockname()[1], "/embedded")
+        finally:
+            server.stop()
+            await app.stop()
+            await asyncio.wait_for(server.close_all_connections(), TIMEOUT)
+
+    health, greeting = asyncio.run(scenario())
+    assert health == "ok"
+    assert greeting.startswith(b"hello ")
