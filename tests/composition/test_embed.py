@@ -56,7 +56,7 @@ def test_asgi_app_mounted_in_a_users_starlette_app() -> None:
         task = asyncio.create_task(server.serve(sockets=[sock]))
         try:
             async with asyncio.timeout(TIMEOUT):
-                while not server.started:
+                while not server.started:  # noqa: ASYNC110 - uvicorn offers only a flag
                     await asyncio.sleep(0.01)
             port = sock.getsockname()[1]
             health, greeting = await exercise(port, "/st")

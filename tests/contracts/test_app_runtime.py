@@ -8,7 +8,7 @@ parametrization when its adapter lands.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -58,8 +58,8 @@ async def _with_timeout(coroutine: Awaitable[T]) -> T:
 
 
 @pytest.fixture(params=sorted(HARNESSES))
-def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    yield HARNESSES[request.param]
+def harness(request: pytest.FixtureRequest) -> Harness:
+    return HARNESSES[request.param]
 
 
 def start(session_id: str = "s-1", resume: bool = False) -> SessionStart:
