@@ -1,8 +1,9 @@
 """The embedding API: hexlit's web app for your own server.
 
     from hexlit.composition.embed import create_asgi_app
-    app = create_asgi_app("builtin:counter", {"server.baseUrlPath": "/st"})
-    # uvicorn --factory, or Mount("/st", app=app) in Starlette/FastAPI
+    app = create_asgi_app("builtin:counter")
+    # uvicorn --factory, or Mount("/st", app=app) in Starlette/FastAPI (the mount point
+    # is the prefix then: leave server.baseUrlPath unset, or the prefixes add up)
 
     from hexlit.composition.embed import create_tornado_app
     app = create_tornado_app("builtin:counter")

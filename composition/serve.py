@@ -47,7 +47,7 @@ async def serve(container: Container, port_explicit: bool) -> int:
     if bind.unix_socket:
         where = f"unix://{bind.unix_socket}"
     else:
-        host = "localhost" if bind.host in ("0.0.0.0", "::") else bind.host
+        host = "localhost" if bind.host in ("", "0.0.0.0", "::") else bind.host
         where = f"http://{host}:{server.port}{container.web_settings().base_path}"
     print(
         f"\n  hexlit ({stack}) is serving {container.config.app()}\n\n  URL: {where}\n", flush=True

@@ -58,7 +58,7 @@ def bind_settings(server: dict[str, Any]) -> BindSettings:
     address = server["address"]
     if address and str(address).startswith("unix://"):
         return BindSettings(unix_socket=str(address).removeprefix("unix://"))
-    return BindSettings(host=address or "0.0.0.0", port=int(server["port"]))
+    return BindSettings(host=address or "", port=int(server["port"]))
 
 
 def max_body_bytes(server: dict[str, Any]) -> int:

@@ -1,8 +1,9 @@
 """Which origins and hosts may talk to the server: one policy for both web stacks.
 
 Streamlit's rules (spec §2.1, §4.2, §4.3), with one deliberate difference: the policy
-never looks anything up on the network. The machine's own addresses are handed in once,
-at start-up, by the composition root.
+never looks anything up on the network (Streamlit 1.67 fetches the machine's external IP
+inside the handshake). Any further trusted hostnames, such as the configured server
+address, are handed in once, at start-up, by the composition root.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ class WebSettings:
 class BindSettings:
     """Where a server listens: a TCP address and port, or a Unix socket path."""
 
-    host: str = "127.0.0.1"
+    host: str = ""
+    """Empty: every interface, IPv6 and IPv4 (dual-stack `::`, else `0.0.0.0`)."""
     port: int = 8501
     unix_socket: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 
@@ -23,20 +24,32 @@ def bind_socket(bind: BindSettings) -> socket.socket:
                 os.unlink(path)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.bind(path)
-    else:
-        family = socket.AF_INET6 if ":" in bind.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        if os.name != "nt":
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    elif not bind.host:
         try:
-            sock.bind((bind.host, bind.port))
-        except OSError:
-            sock.close()
-            raise
+            sock = _bind_tcp("::", bind.port)
+        except OSError as error:
+            if error.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise
+            sock = _bind_tcp("0.0.0.0", bind.port)
+    else:
+        sock = _bind_tcp(bind.host, bind.port)
     sock.listen(BACKLOG)
     sock.setblocking(False)
+    return sock
+
+
+def _bind_tcp(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    if os.name != "nt":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 

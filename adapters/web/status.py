@@ -32,6 +32,11 @@ CLOSE_CODE: Final[dict[CloseCause, int]] = {
 }
 
 
+HANDSHAKE_REFUSED: Final = 1008
+"""Close code for refusing a handshake on a server that cannot send an HTTP error instead
+(an ASGI server without the denial-response extension turns it into HTTP 403)."""
+
+
 def http_status(error: errors.HexlitError) -> int:
     """The status for `error`: the entry of its nearest class in the table, else 500."""
     for cls in type(error).__mro__:

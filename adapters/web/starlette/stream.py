@@ -9,6 +9,7 @@ from starlette.websockets import WebSocket
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.starlette.connection import StarletteConnection
 from hexlit.adapters.web.starlette.render import to_response
+from hexlit.adapters.web.status import HANDSHAKE_REFUSED
 from hexlit.ports.errors import HexlitError, RuntimeUnavailable
 from hexlit.ports.runtime import ClientInfo
 from hexlit.ports.sessions import Handshake, Sessions
@@ -70,4 +71,4 @@ async def _refuse(websocket: WebSocket, answer: responses.WebResponse) -> None:
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         await websocket.send_denial_response(to_response(answer))
     else:
-        await websocket.close(code=1008)
+        await websocket.close(code=HANDSHAKE_REFUSED)
