@@ -19,5 +19,5 @@ for layer in LAYERS:
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={name: ["py.typed", "*.html"] for name in packages},
+    package_data={name: ["py.typed", "site/*", "site/static/*"] for name in packages},
 )

@@ -6,10 +6,12 @@ never imports the other.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hexlit.adapters.web.settings import BindSettings, WebSettings
 from hexlit.composition.settings import ConfigError
+from hexlit.ports.frontend import Frontend
 from hexlit.ports.lifecycle import Lifecycle
 from hexlit.ports.runtime import AppRuntime
 from hexlit.ports.sessions import Sessions
@@ -36,27 +38,74 @@ def build_builtin_runtime(app: str) -> AppRuntime:
     return BuiltinRuntime(name)
 
 
-def build_streamlit_runtime(app: str) -> AppRuntime:
-    raise ConfigError(
-        f"cannot serve {app!r}: the Streamlit runtime adapter is not part of this build yet; "
-        "serve a built-in app such as builtin:counter"
-    )
+def build_streamlit_runtime(
+    app: str, explicit_options: dict[str, Any], reconnect_ttl: float
+) -> AppRuntime:
+    script = check_script(app)
+    try:
+        from hexlit.adapters.runtime.streamlit.runtime import StreamlitRuntime
+    except ImportError as missing:
+        raise ConfigError(
+            f"serving {app} needs Streamlit: pip install 'hexlit[streamlit]' ({missing})"
+        ) from None
+    # Streamlit keeps disconnected sessions longer than hexlit's window, which governs.
+    return StreamlitRuntime(script, explicit_options, keep_disconnected=reconnect_ttl * 2 + 60)
+
+
+def check_script(app: str) -> Path:
+    """The app script, checked the way a person would want to hear about it at start-up.
+
+    Raises `ConfigError` for a missing file, a non-Python file, or a syntax error (an app
+    that raises while running shows its error in the browser, as under `streamlit run`).
+    """
+    path = Path(app)
+    if not path.is_file():
+        raise ConfigError(f"{app}: no such file")
+    if path.suffix not in (".py", ".pyw"):
+        raise ConfigError(f"{app}: not a Python script (.py)")
+    try:
+        compile(path.read_bytes(), str(path), "exec")
+    except SyntaxError as error:
+        raise ConfigError(f"{app}, line {error.lineno}: {error.msg}") from None
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{app}: cannot be read ({error})") from None
+    return path
 
 
 def build_starlette_app(
-    sessions: Sessions, status: ServerStatus, lifecycle: Lifecycle, web: WebSettings
+    sessions: Sessions,
+    status: ServerStatus,
+    lifecycle: Lifecycle,
+    frontend: Frontend | None,
+    web: WebSettings,
 ) -> Any:
     from hexlit.adapters.web.starlette.app import create_app
 
-    return create_app(sessions, status, lifecycle, web)
+    return create_app(sessions, status, lifecycle, frontend, web)
 
 
 def build_tornado_app(
-    sessions: Sessions, status: ServerStatus, lifecycle: Lifecycle, web: WebSettings
+    sessions: Sessions,
+    status: ServerStatus,
+    lifecycle: Lifecycle,
+    frontend: Frontend | None,
+    web: WebSettings,
 ) -> Any:
     from hexlit.adapters.web.tornado.app import create_app
 
-    return create_app(sessions, status, lifecycle, web)
+    return create_app(sessions, status, lifecycle, frontend, web)
+
+
+def builtin_frontend_root(app: str) -> Path:
+    from hexlit.adapters.runtime.builtin_frontend import ROOT
+
+    return ROOT
+
+
+def streamlit_frontend_root(app: str) -> Path:
+    from hexlit.adapters.runtime.streamlit.frontend import frontend_root
+
+    return frontend_root()
 
 
 def build_uvicorn_server(app: Any, web: WebSettings, bind: BindSettings, max_body: int) -> Any:

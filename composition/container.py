@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from hexlit.adapters.assets.filesystem import FolderAssets
 from hexlit.adapters.system.clock import SystemClock
 from hexlit.adapters.system.ids import UuidIds
 from hexlit.composition import slices
@@ -18,10 +19,13 @@ from hexlit.composition.builders import (
     build_tornado_app,
     build_tornado_server,
     build_uvicorn_server,
+    builtin_frontend_root,
     runtime_kind,
+    streamlit_frontend_root,
 )
 from hexlit.composition.settings import LoadedConfig
 from hexlit.domain.session_service import SessionService
+from hexlit.domain.static_service import StaticService
 from hexlit.domain.status_service import StatusService
 
 
@@ -33,10 +37,16 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidIds)
 
+    runtime_kind_of_app = providers.Callable(runtime_kind, config.app, config.hexlit.runtime)
     runtime = providers.Selector(
-        providers.Callable(runtime_kind, config.app, config.hexlit.runtime),
+        runtime_kind_of_app,
         builtin=providers.Singleton(build_builtin_runtime, config.app),
-        streamlit=providers.Singleton(build_streamlit_runtime, config.app),
+        streamlit=providers.Singleton(
+            build_streamlit_runtime,
+            config.app,
+            config.explicit,
+            config.server.disconnectedSessionTTL,
+        ),
     )
 
     origin_policy = providers.Singleton(slices.origin_policy, config.server, config.browser)
@@ -62,12 +72,25 @@ class Container(containers.DeclarativeContainer):
         script_health_enabled=config.server.scriptHealthCheckEnabled,
     )
 
+    frontend_root = providers.Selector(
+        runtime_kind_of_app,
+        builtin=providers.Callable(builtin_frontend_root, config.app),
+        streamlit=providers.Callable(streamlit_frontend_root, config.app),
+    )
+    frontend = providers.Singleton(
+        StaticService,
+        source=providers.Singleton(FolderAssets, frontend_root),
+        base_path=web_settings.provided.base_path,
+    )
+
     web_app = providers.Selector(
         config.hexlit.web,
         starlette=providers.Singleton(
-            build_starlette_app, sessions, status, sessions, web_settings
+            build_starlette_app, sessions, status, sessions, frontend, web_settings
         ),
-        tornado=providers.Singleton(build_tornado_app, sessions, status, sessions, web_settings),
+        tornado=providers.Singleton(
+            build_tornado_app, sessions, status, sessions, frontend, web_settings
+        ),
     )
     web_server = providers.Selector(
         config.hexlit.web,
@@ -83,5 +106,6 @@ class Container(containers.DeclarativeContainer):
 def build_container(config: LoadedConfig, app: str) -> Container:
     """A container for serving `app` with `config`."""
     container = Container()
-    container.config.from_dict({**config.nested(), "app": app})
+    explicit = {key: config[key] for key in sorted(config.explicit)}
+    container.config.from_dict({**config.nested(), "app": app, "explicit": explicit})
     return container

@@ -177,6 +177,8 @@ class SessionService:
         self.stats.bytes_in += len(frame)
         try:
             await self._runtime.deliver(session.session_id, frame, session.queue)
+        except ClientGone:
+            await self._shut(session, CloseCause.NORMAL, "closed at the client's request")
         except MalformedFrame:
             log.warning("session %s sent a frame that does not decode", _short(session.session_id))
             await self._shut(session, CloseCause.MALFORMED_FRAME, "malformed message")

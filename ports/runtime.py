@@ -107,7 +107,8 @@ class AppRuntime(Protocol):
         """Hand one inbound frame to the session, if `outbox` is still its client.
 
         Raises `MalformedFrame` when the frame cannot be decoded, `RuntimeUnavailable`
-        when the runtime is stopping.
+        when the runtime is stopping, `ClientGone` when the frame asks for the
+        connection to be dropped (Streamlit's e2e hook).
         """
         ...
 

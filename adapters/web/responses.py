@@ -13,6 +13,7 @@ from http import HTTPStatus
 
 from hexlit.adapters.web.status import http_status
 from hexlit.ports.errors import BadRequest, HexlitError, MethodNotAllowed, NotFound
+from hexlit.ports.frontend import FileAnswer, Redirect
 from hexlit.ports.runtime import Readiness
 from hexlit.ports.status import JsonValue
 
@@ -27,6 +28,12 @@ class WebResponse:
     status: int
     headers: Headers
     body: bytes
+    length: int | None = None
+    """Content-Length when it differs from `len(body)` (the answer to a HEAD request)."""
+
+    @property
+    def content_length(self) -> int:
+        return len(self.body) if self.length is None else self.length
 
 
 def _cors(allow_origin: str | None) -> Headers:
@@ -55,6 +62,18 @@ def json_document(document: Mapping[str, JsonValue], allow_origin: str | None) -
 NOT_FOUND = NotFound("Not Found")
 METHOD_NOT_ALLOWED = MethodNotAllowed("Method Not Allowed")
 NOT_AN_UPGRADE = BadRequest("expected a WebSocket upgrade request")
+
+
+def file(answer: FileAnswer) -> WebResponse:
+    """A static file (the frontend build): its type, its cache policy, its bytes."""
+    headers = (("Content-Type", answer.asset.content_type), ("Cache-Control", answer.cache_control))
+    return WebResponse(200, headers, answer.body, length=answer.asset.size)
+
+
+def redirect(answer: Redirect) -> WebResponse:
+    """301, or 308 when the client must repeat its method; never cached."""
+    status = 308 if answer.keep_method else 301
+    return WebResponse(status, (("Location", answer.location), NO_CACHE), b"")
 
 
 def framework_error(status: int) -> WebResponse:

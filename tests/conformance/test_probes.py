@@ -103,10 +103,19 @@ def test_routes_live_under_the_base_path(
     assert get(server, "/_stcore/health").status_code == 404
 
 
-def test_unknown_path_is_a_plain_404(server: ServerUnderTest) -> None:
-    response = get(server, "/no/such/route")
+@pytest.mark.parametrize("path", ["/_stcore/nope", "/page/_stcore/health", "/a/_stcore/x/y"])
+def test_unknown_stcore_paths_are_a_plain_404(server: ServerUnderTest, path: str) -> None:
+    response = get(server, path)
     assert (response.status_code, response.text) == (404, "Not Found")
     assert response.headers["content-type"].startswith("text/plain")
+
+
+def test_paths_outside_the_base_path_are_a_plain_404(
+    make_server: Callable[..., ServerUnderTest],
+) -> None:
+    server = make_server({"server.baseUrlPath": "/base"})
+    response = get(server, "/elsewhere")
+    assert (response.status_code, response.text) == (404, "Not Found")
 
 
 def test_wrong_method_is_405(server: ServerUnderTest) -> None:

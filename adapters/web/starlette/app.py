@@ -13,9 +13,11 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.settings import WebSettings
+from hexlit.adapters.web.starlette.frontend import frontend_routes
 from hexlit.adapters.web.starlette.probes import host_config_endpoint, probe_endpoint
 from hexlit.adapters.web.starlette.render import to_response
 from hexlit.adapters.web.starlette.stream import stream_endpoint
+from hexlit.ports.frontend import Frontend
 from hexlit.ports.lifecycle import Lifecycle
 from hexlit.ports.sessions import Sessions
 from hexlit.ports.status import ServerStatus
@@ -23,8 +25,10 @@ from hexlit.ports.status import ServerStatus
 PROBE_METHODS = ["GET", "HEAD", "OPTIONS"]
 
 
-def make_routes(sessions: Sessions, status: ServerStatus, settings: WebSettings) -> list[BaseRoute]:
-    """Every route, under `settings.base_path`."""
+def make_routes(
+    sessions: Sessions, status: ServerStatus, frontend: Frontend | None, settings: WebSettings
+) -> list[BaseRoute]:
+    """Every route, under `settings.base_path`; the frontend catch-all goes last."""
     base = settings.base_path
     routes: list[BaseRoute] = [
         Route(
@@ -42,11 +46,17 @@ def make_routes(sessions: Sessions, status: ServerStatus, settings: WebSettings)
                 methods=PROBE_METHODS,
             )
         )
+    if frontend is not None:
+        routes += frontend_routes(frontend, base)
     return routes
 
 
 def create_app(
-    sessions: Sessions, status: ServerStatus, lifecycle: Lifecycle, settings: WebSettings
+    sessions: Sessions,
+    status: ServerStatus,
+    lifecycle: Lifecycle,
+    frontend: Frontend | None,
+    settings: WebSettings,
 ) -> Starlette:
     """The ASGI app; its lifespan starts and stops the core.
 
@@ -64,7 +74,7 @@ def create_app(
             await lifecycle.stop()
 
     return Starlette(
-        routes=make_routes(sessions, status, settings),
+        routes=make_routes(sessions, status, frontend, settings),
         lifespan=lifespan,
         exception_handlers={404: _http_error, 405: _http_error},
     )

@@ -13,6 +13,6 @@ def to_response(answer: responses.WebResponse, method: str = "GET") -> Response:
     response = Response(content=body, status_code=answer.status)
     for name, value in answer.headers:
         response.headers.append(name, value)
-    if method == "HEAD":
-        response.headers["content-length"] = str(len(answer.body))
+    if method == "HEAD" or answer.length is not None:
+        response.headers["content-length"] = str(answer.content_length)
     return response

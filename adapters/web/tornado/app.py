@@ -9,9 +9,11 @@ import tornado.web
 from tornado.log import access_log
 
 from hexlit.adapters.web.settings import WebSettings
+from hexlit.adapters.web.tornado.frontend import FrontendHandler
 from hexlit.adapters.web.tornado.probes import HostConfigHandler, ProbeHandler
 from hexlit.adapters.web.tornado.render import NotFoundHandler
 from hexlit.adapters.web.tornado.stream import StreamHandler
+from hexlit.ports.frontend import Frontend
 from hexlit.ports.lifecycle import Lifecycle
 from hexlit.ports.sessions import Sessions
 from hexlit.ports.status import ServerStatus
@@ -35,8 +37,10 @@ class HexlitApplication(tornado.web.Application):
         await self._lifecycle.stop()
 
 
-def make_handlers(sessions: Sessions, status: ServerStatus, settings: WebSettings) -> list[Any]:
-    """Every route, under `settings.base_path`."""
+def make_handlers(
+    sessions: Sessions, status: ServerStatus, frontend: Frontend | None, settings: WebSettings
+) -> list[Any]:
+    """Every route, under `settings.base_path`; the frontend catch-all goes last."""
     base = re.escape(settings.base_path)
     handlers: list[Any] = [
         (rf"{base}/_stcore/health", ProbeHandler, {"status": status, "check": status.health}),
@@ -55,16 +59,23 @@ def make_handlers(sessions: Sessions, status: ServerStatus, settings: WebSetting
                 {"status": status, "check": status.script_health},
             )
         )
+    if frontend is not None:
+        deps = {"status": status, "frontend": frontend}
+        handlers.append((rf"{base}(/.*)?", FrontendHandler, deps))
     return handlers
 
 
 def create_app(
-    sessions: Sessions, status: ServerStatus, lifecycle: Lifecycle, settings: WebSettings
+    sessions: Sessions,
+    status: ServerStatus,
+    lifecycle: Lifecycle,
+    frontend: Frontend | None,
+    settings: WebSettings,
 ) -> HexlitApplication:
     """The Tornado application for these use cases and settings."""
     return HexlitApplication(
         lifecycle,
-        make_handlers(sessions, status, settings),
+        make_handlers(sessions, status, frontend, settings),
         websocket_max_message_size=settings.max_message_bytes,
         websocket_ping_interval=settings.ping_interval,
         websocket_ping_timeout=settings.ping_interval,

@@ -19,7 +19,7 @@ class WebResponseHandler(RequestHandler):
         for name, value in answer.headers:
             self.add_header(name, value)
         if self.request.method == "HEAD":
-            self.set_header("Content-Length", str(len(answer.body)))
+            self.set_header("Content-Length", str(answer.content_length))
             self.finish()
         elif answer.body:
             self.finish(answer.body)

@@ -1,0 +1,1 @@
+"""`AssetSource` implementations."""

@@ -1,0 +1,70 @@
+"""`AssetSource` over a folder on disk; file system calls run off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import os
+from pathlib import Path
+
+from hexlit.ports.assets import Asset
+from hexlit.ports.errors import NotFound
+
+# Some systems ship a broken /etc/mime.types; these must be right for a web app to load.
+_WEB_TYPES = {
+    ".html": "text/html",
+    ".js": "application/javascript",
+    ".mjs": "application/javascript",
+    ".css": "text/css",
+    ".json": "application/json",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+    ".woff2": "font/woff2",
+    ".wasm": "application/wasm",
+}
+
+
+def guess_content_type(path: str) -> str:
+    """A content type by extension; unknown or encoded files are `application/octet-stream`."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in _WEB_TYPES:
+        return _WEB_TYPES[suffix]
+    guessed, encoding = mimetypes.guess_type(path)
+    if encoding == "gzip":
+        return "application/gzip"
+    if encoding is not None or guessed is None:
+        return "application/octet-stream"
+    return guessed
+
+
+class FolderAssets:
+    """Implements `AssetSource` for the files under `root` (symlinks may not escape it)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root.resolve()
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    async def stat(self, path: str) -> Asset | None:
+        return await asyncio.to_thread(self._stat, path)
+
+    async def read(self, asset: Asset) -> bytes:
+        try:
+            return await asyncio.to_thread((self._root / asset.path).read_bytes)
+        except OSError:
+            raise NotFound("Not Found") from None
+
+    def _stat(self, path: str) -> Asset | None:
+        try:
+            real = (self._root / path).resolve()
+            if real != self._root and self._root not in real.parents:
+                return None
+            info = real.stat()
+        except (OSError, ValueError):
+            return None
+        if not real.is_file():
+            return None
+        relative = real.relative_to(self._root).as_posix()
+        return Asset(relative, info.st_size, guess_content_type(relative))

@@ -1,0 +1,154 @@
+"""`AppRuntime` on the real `streamlit.runtime.Runtime` (the 1.67 line).
+
+Frames are serialized protobuf: inbound ones are parsed into `BackMsg`s here (a frame
+that does not parse is `MalformedFrame`), outbound `ForwardMsg`s are serialized by
+`OutboxClient`. Session ids are hexlit's: a fresh session is created with
+`session_id_override`, a resume passes `existing_session_id`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.runtime import Runtime, RuntimeConfig, RuntimeState
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.runtime.memory_session_storage import MemorySessionStorage
+from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+from streamlit.runtime.runtime import RuntimeStoppedError
+from streamlit.web.cache_storage_manager_config import create_default_cache_storage_manager
+
+from hexlit.adapters.runtime.streamlit.client import OutboxClient
+from hexlit.adapters.runtime.streamlit.process import option, prepare_process
+from hexlit.ports.errors import ClientGone, MalformedFrame, RuntimeUnavailable
+from hexlit.ports.runtime import Outbox, Readiness, SessionStart
+
+log = logging.getLogger("hexlit.runtime.streamlit")
+
+MEDIA_ENDPOINT = "/media"
+UPLOAD_ENDPOINT = "/_stcore/upload_file"
+DEBUG_MESSAGES = ("debug_disconnect_websocket", "debug_shutdown_runtime")
+
+_NOT_READY = {
+    RuntimeState.INITIAL: "runtime is not started",
+    RuntimeState.STOPPING: "runtime is shutting down",
+    RuntimeState.STOPPED: "runtime has stopped",
+}
+
+
+class StreamlitRuntime:
+    """Implements `AppRuntime` for a Streamlit script.
+
+    options: hexlit's explicitly set options (dotted names), handed to Streamlit's config.
+    keep_disconnected: seconds Streamlit keeps a disconnected session; hexlit's own
+        reconnect window governs, so this is set longer than it.
+    """
+
+    def __init__(
+        self, script_path: Path, options: Mapping[str, Any], keep_disconnected: float
+    ) -> None:
+        self._script = script_path
+        self._options = dict(options)
+        self._keep_disconnected = keep_disconnected
+        self._runtime: Runtime | None = None
+        self._clients: dict[int, OutboxClient] = {}
+
+    async def start(self) -> None:
+        prepare_process(self._script, self._options)
+        self._runtime = Runtime(
+            RuntimeConfig(
+                script_path=str(self._script.resolve()),
+                media_file_storage=MemoryMediaFileStorage(MEDIA_ENDPOINT),
+                uploaded_file_manager=MemoryUploadedFileManager(UPLOAD_ENDPOINT),
+                cache_storage_manager=create_default_cache_storage_manager(),
+                session_storage=MemorySessionStorage(ttl_seconds=int(self._keep_disconnected)),
+            )
+        )
+        await self._runtime.start()
+
+    async def stop(self) -> None:
+        runtime, self._runtime = self._runtime, None
+        if runtime is None:
+            return
+        runtime.stop()
+        await runtime.stopped
+        self._clients.clear()
+        Runtime._instance = None  # a process may serve another app after this one
+
+    async def readiness(self) -> Readiness:
+        if self._runtime is None:
+            return Readiness(False, _NOT_READY[RuntimeState.INITIAL])
+        ready, message = await self._runtime.is_ready_for_browser_connection
+        return Readiness(ready, message if ready else _NOT_READY.get(self._runtime.state, message))
+
+    async def script_health(self) -> Readiness:
+        runtime = self._running()
+        ok, message = await runtime.does_script_run_without_error()
+        return Readiness(ok, message)
+
+    async def connect(self, start: SessionStart, outbox: Outbox) -> str:
+        runtime = self._running()
+        client = OutboxClient(outbox, start.client)
+        user_info = {
+            key: dict(value) if isinstance(value, Mapping) else value
+            for key, value in start.user_info.items()
+        }
+        try:
+            if start.resume:
+                session_id = runtime.connect_session(
+                    client, user_info, existing_session_id=start.session_id
+                )
+            else:
+                session_id = runtime.connect_session(
+                    client, user_info, session_id_override=start.session_id
+                )
+        except RuntimeStoppedError as stopped:
+            raise RuntimeUnavailable("runtime is shutting down") from stopped
+        self._clients[id(outbox)] = client
+        return session_id
+
+    async def deliver(self, session_id: str, frame: bytes, outbox: Outbox) -> None:
+        runtime = self._running()
+        client = self._clients.get(id(outbox))
+        if client is None or client.outbox is not outbox:
+            return
+        message = BackMsg()
+        try:
+            message.ParseFromString(frame)
+        except Exception as error:  # protobuf raises DecodeError and friends
+            raise MalformedFrame("not a BackMsg") from error
+        kind = message.WhichOneof("type")
+        if kind in DEBUG_MESSAGES:
+            self._debug(kind, runtime)
+            return
+        try:
+            runtime.handle_backmsg(session_id, message, client=client)
+        except RuntimeStoppedError as stopped:
+            raise RuntimeUnavailable("runtime is shutting down") from stopped
+
+    async def disconnect(self, session_id: str, outbox: Outbox) -> None:
+        client = self._clients.pop(id(outbox), None)
+        if client is not None and self._runtime is not None:
+            self._runtime.disconnect_session(session_id, client=client)
+
+    async def close_session(self, session_id: str) -> None:
+        if self._runtime is not None:
+            self._runtime.close_session(session_id)
+
+    def _debug(self, kind: str | None, runtime: Runtime) -> None:
+        """The frontend's e2e hooks, honoured only in development or e2e-test mode."""
+        if not (option("global.developmentMode") or option("global.e2eTest")):
+            log.warning("ignored %s: only allowed in development or e2e-test mode", kind)
+            return
+        if kind == "debug_shutdown_runtime":
+            runtime.stop()
+            return
+        raise ClientGone("client asked to drop its connection")
+
+    def _running(self) -> Runtime:
+        if self._runtime is None or self._runtime.state in _NOT_READY:
+            raise RuntimeUnavailable("runtime is not running")
+        return self._runtime

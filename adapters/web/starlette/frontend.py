@@ -1,0 +1,40 @@
+"""Every other path under the base path: the frontend build, via the `Frontend` use case."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from hexlit.adapters.web import responses
+from hexlit.adapters.web.starlette.render import to_response
+from hexlit.ports.errors import HexlitError
+from hexlit.ports.frontend import FileAnswer, Frontend
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def frontend_routes(frontend: Frontend, base_path: str) -> list[BaseRoute]:
+    """The catch-all under `base_path`, and `base_path` itself when there is one."""
+    endpoint = frontend_endpoint(frontend)
+    routes: list[BaseRoute] = [Route(f"{base_path}/{{rest:path}}", endpoint, methods=ALL_METHODS)]
+    if base_path:
+        routes.append(Route(base_path, endpoint, methods=ALL_METHODS))
+    return routes
+
+
+def frontend_endpoint(frontend: Frontend) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        rest = request.path_params.get("rest")
+        path = "" if rest is None else "/" + rest
+        try:
+            answer = await frontend.get(path, request.method, request.url.query)
+        except HexlitError as failure:
+            return to_response(responses.error(failure), request.method)
+        if isinstance(answer, FileAnswer):
+            return to_response(responses.file(answer), request.method)
+        return to_response(responses.redirect(answer), request.method)
+
+    return endpoint

@@ -1,0 +1,32 @@
+"""Every other path under the base path: the frontend build, via the `Frontend` use case."""
+
+from __future__ import annotations
+
+from hexlit.adapters.web import responses
+from hexlit.adapters.web.tornado.render import WebResponseHandler
+from hexlit.ports.errors import HexlitError
+from hexlit.ports.frontend import FileAnswer, Frontend
+from hexlit.ports.status import ServerStatus
+
+
+class FrontendHandler(WebResponseHandler):
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+    def initialize(self, status: ServerStatus, frontend: Frontend) -> None:  # type: ignore[override]
+        super().initialize(status)
+        self._frontend = frontend
+
+    async def _serve(self, path: str | None = None) -> None:
+        """`path`: what follows the base path (`/...`), None for the base path itself."""
+        method = self.request.method or "GET"
+        try:
+            answer = await self._frontend.get(path or "", method, self.request.query)
+        except HexlitError as failure:
+            self.write_response(responses.error(failure))
+            return
+        if isinstance(answer, FileAnswer):
+            self.write_response(responses.file(answer))
+        else:
+            self.write_response(responses.redirect(answer))
+
+    get = head = post = put = patch = delete = options = _serve

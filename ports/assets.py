@@ -1,0 +1,37 @@
+"""Static files as the core sees them: a read-only tree of assets under one root.
+
+Implementations: a folder on disk (the Streamlit frontend build inside the installed
+package, the built-in demo frontend, and later component folders and app static files).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """One file of an `AssetSource`."""
+
+    path: str
+    """Relative to the source root, `/`-separated, no leading slash."""
+    size: int
+    content_type: str
+
+
+class AssetSource(Protocol):
+    """A read-only tree of files. Never serves anything outside its root.
+
+    Paths are relative, `/`-separated. Callers check them for traversal patterns first;
+    a source still refuses (as missing) any path that resolves outside its root, for
+    example through a symlink.
+    """
+
+    async def stat(self, path: str) -> Asset | None:
+        """The file at `path`; None if it does not exist, is a directory, or escapes."""
+        ...
+
+    async def read(self, asset: Asset) -> bytes:
+        """The whole content of `asset`. Raises `NotFound` if it vanished meanwhile."""
+        ...

@@ -1,0 +1,37 @@
+"""The `Frontend` use case: serve the web app's static build under the base path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from hexlit.ports.assets import Asset
+
+
+@dataclass(frozen=True, slots=True)
+class FileAnswer:
+    """Serve `asset` with `body` (empty for HEAD) and this cache policy."""
+
+    asset: Asset
+    body: bytes
+    cache_control: str
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """Send the client elsewhere. `keep_method`: the client must repeat its method."""
+
+    location: str
+    keep_method: bool = False
+
+
+class Frontend(Protocol):
+    """Answers every request under the base path that no other route took."""
+
+    async def get(self, path: str, method: str, query: str) -> FileAnswer | Redirect:
+        """Resolve `path`: relative to the base path, `/...`, or `""` for the base itself.
+
+        Raises `BadRequest` for unsafe paths, `MethodNotAllowed` for methods other
+        than GET and HEAD, `NotFound` for reserved paths that do not exist.
+        """
+        ...

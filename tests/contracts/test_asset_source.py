@@ -1,0 +1,72 @@
+"""The `AssetSource` contract, over every implementation: files in, nothing out."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hexlit.adapters.assets.filesystem import FolderAssets
+from hexlit.ports.assets import AssetSource
+from hexlit.ports.errors import NotFound
+
+SOURCES: dict[str, Callable[[Path], AssetSource]] = {"folder": FolderAssets}
+
+
+@pytest.fixture(params=sorted(SOURCES))
+def tree(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[AssetSource, Path]:
+    root = tmp_path / "root"
+    (root / "static" / "js").mkdir(parents=True)
+    (root / "index.html").write_text("<!doctype html>")
+    (root / "static" / "js" / "main.abc.js").write_text("console.log(1)")
+    (root / "data.unknownext").write_bytes(b"\x00\x01")
+    (tmp_path / "secret.txt").write_text("outside")
+    os.symlink(tmp_path / "secret.txt", root / "escape.txt")
+    os.symlink(root / "index.html", root / "inside-link.html")
+    return SOURCES[request.param](root), root
+
+
+def stat(source: AssetSource, path: str) -> object:
+    return asyncio.run(source.stat(path))
+
+
+def test_files_have_size_and_web_content_types(tree: tuple[AssetSource, Path]) -> None:
+    source, _ = tree
+    page = asyncio.run(source.stat("index.html"))
+    script = asyncio.run(source.stat("static/js/main.abc.js"))
+    unknown = asyncio.run(source.stat("data.unknownext"))
+    assert page is not None
+    assert script is not None
+    assert unknown is not None
+    assert (page.size, page.content_type) == (15, "text/html")
+    assert script.content_type == "application/javascript"
+    assert unknown.content_type == "application/octet-stream"
+    assert asyncio.run(source.read(script)) == b"console.log(1)"
+
+
+@pytest.mark.parametrize("path", ["missing.html", "static", "static/js", "", "."])
+def test_missing_files_and_directories_are_none(tree: tuple[AssetSource, Path], path: str) -> None:
+    assert stat(tree[0], path) is None
+
+
+@pytest.mark.parametrize("path", ["escape.txt", "../secret.txt", "static/../../secret.txt"])
+def test_nothing_outside_the_root_is_served(tree: tuple[AssetSource, Path], path: str) -> None:
+    assert stat(tree[0], path) is None
+
+
+def test_symlinks_inside_the_root_are_followed(tree: tuple[AssetSource, Path]) -> None:
+    asset = asyncio.run(tree[0].stat("inside-link.html"))
+    assert asset is not None
+    assert asset.content_type == "text/html"
+
+
+def test_a_file_that_vanished_is_not_found(tree: tuple[AssetSource, Path]) -> None:
+    source, root = tree
+    asset = asyncio.run(source.stat("index.html"))
+    assert asset is not None
+    (root / "index.html").unlink()
+    with pytest.raises(NotFound):
+        asyncio.run(source.read(asset))
