@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Strict editable install: a tree of links to the real files that mypy can read (ADR 0001).
-INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]" --config-settings editable_mode=strict
-APP ?= builtin:counter
+INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,streamlit]" --config-settings editable_mode=strict
+APP ?= examples/showcase/app.py
+WEB ?= starlette
 
 .PHONY: run test install lint typecheck architecture pytest clean
 
@@ -18,7 +19,7 @@ install: $(BIN)/python
 	$(INSTALL)
 
 run: install
-	$(BIN)/hexlit run $(APP) --server.address 127.0.0.1 --server.port 8501
+	$(BIN)/hexlit run $(APP) --web $(WEB) --server.address 127.0.0.1 --server.port 8501
 
 lint:
 	$(BIN)/ruff check .

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from hexlit.composition.container import build_container
 from hexlit.composition.serve import serve
@@ -33,19 +35,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         positionals, flags = parse_flags(args[1:])
         if len(positionals) != 1:
             raise ConfigError("give exactly one APP to run")
-        config = load_config(flags)
+        app = positionals[0]
+        script_dir = Path(app).resolve().parent if app.endswith((".py", ".pyw")) else None
+        config = load_config(flags, script_dir=script_dir)
     except ConfigError as error:
         print(f"hexlit: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    container = build_container(config, positionals[0])
+    container = build_container(config, app)
     try:
         return asyncio.run(serve(container, port_explicit="server.port" in config.explicit))
     except ConfigError as error:
         print(f"hexlit: {error}", file=sys.stderr)
         return 2
+    except ssl.SSLError as error:
+        print(f"hexlit: cannot use the TLS certificate and key: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
         print(f"hexlit: cannot listen: {error.strerror or error}", file=sys.stderr)
         return 1

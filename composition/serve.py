@@ -39,19 +39,27 @@ async def start_server(container: Container, port_explicit: bool) -> Any:
     raise AssertionError("unreachable")
 
 
+def display_urls(bind: BindSettings, port: int | None, base_path: str) -> list[str]:
+    """The lines that tell a person where the app is, in Streamlit's words."""
+    if bind.unix_socket:
+        return [f"Unix Socket: unix://{bind.unix_socket}"]
+    scheme = "https" if bind.tls_cert else "http"
+    if bind.host in ("", "0.0.0.0", "::"):
+        return [f"Local URL: {scheme}://localhost:{port}{base_path}"]
+    host = f"[{bind.host}]" if ":" in bind.host else bind.host
+    return [f"URL: {scheme}://{host}:{port}{base_path}"]
+
+
 async def serve(container: Container, port_explicit: bool) -> int:
     """Serve until a stop signal; returns the process exit code."""
     server = await start_server(container, port_explicit)
     bind: BindSettings = container.bind()
+    urls = display_urls(bind, server.port, container.web_settings().base_path)
+    print("\n  You can now view your app in your browser.\n", flush=True)
+    for line in urls:
+        print(f"  {line}", flush=True)
     stack = container.config.hexlit.web()
-    if bind.unix_socket:
-        where = f"unix://{bind.unix_socket}"
-    else:
-        host = "localhost" if bind.host in ("", "0.0.0.0", "::") else bind.host
-        where = f"http://{host}:{server.port}{container.web_settings().base_path}"
-    print(
-        f"\n  hexlit ({stack}) is serving {container.config.app()}\n\n  URL: {where}\n", flush=True
-    )
+    print(f"\n  Served by hexlit on {stack}. Press Ctrl+C to stop.\n", flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,7 +1,7 @@
 """Configuration, read the way Streamlit reads it, into one plain nested mapping.
 
 Sources, later ones winning: built-in defaults, `~/.streamlit/config.toml`,
-`./.streamlit/config.toml`, environment variables (`STREAMLIT_SERVER_PORT=8502`,
+`./.streamlit/config.toml`, the app folder's `.streamlit/config.toml`, environment variables (`STREAMLIT_SERVER_PORT=8502`,
 `HEXLIT_WEB=tornado`), command-line flags (`--server.port 8502`, `--hexlit.web tornado`,
 or the shortcut `--web tornado`). hexlit's own options live in the `[hexlit]` section.
 
@@ -111,10 +111,13 @@ def load_config(
     cwd: Path | None = None,
     home: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
+    script_dir: Path | None = None,
 ) -> LoadedConfig:
     """Merge every source into a `LoadedConfig`; raise `ConfigError` on a bad value.
 
     `overrides` are typed values set in code (the embedding API); they win over flags.
+    `script_dir`: the app script's folder; its `.streamlit/config.toml` comes after the
+    working directory's, as in Streamlit.
     """
     environ = os.environ if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
@@ -126,7 +129,8 @@ def load_config(
         values[key] = _coerce(key, value, source)
         explicit.add(key)
 
-    for path in (home / ".streamlit" / "config.toml", cwd / ".streamlit" / "config.toml"):
+    folders = [home, cwd] + ([script_dir] if script_dir and script_dir != cwd else [])
+    for path in [folder / ".streamlit" / "config.toml" for folder in folders]:
         for key, value in _read_toml(path).items():
             put(key, value, str(path))
     for key, value in _from_environ(environ).items():

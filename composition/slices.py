@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hexlit.adapters.web.settings import BindSettings, WebSettings
+from hexlit.composition.settings import ConfigError
 from hexlit.domain.base_path import normalize_base_path
 from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.outbound_queue import QueueBounds
@@ -55,10 +57,17 @@ def web_settings(server: dict[str, Any]) -> WebSettings:
 
 
 def bind_settings(server: dict[str, Any]) -> BindSettings:
+    cert, key = server["sslCertFile"], server["sslKeyFile"]
+    if bool(cert) != bool(key):
+        raise ConfigError("server.sslCertFile and server.sslKeyFile must be set together")
+    for option, path in (("server.sslCertFile", cert), ("server.sslKeyFile", key)):
+        if path and not Path(path).is_file():
+            raise ConfigError(f"{option}: no such file: {path}")
     address = server["address"]
     if address and str(address).startswith("unix://"):
-        return BindSettings(unix_socket=str(address).removeprefix("unix://"))
-    return BindSettings(host=address or "", port=int(server["port"]))
+        path = str(address).removeprefix("unix://")
+        return BindSettings(unix_socket=path, tls_cert=cert, tls_key=key)
+    return BindSettings(host=address or "", port=int(server["port"]), tls_cert=cert, tls_key=key)
 
 
 def max_body_bytes(server: dict[str, Any]) -> int:

@@ -140,6 +140,7 @@ class SessionService:
             raise RuntimeUnavailable("server is shutting down")
         user_info: UserInfo = {}
         session = _Session(connection, self._limits.queue, self._on_overflow)
+        await self._expire()  # a session past its reconnect window must not be resumed
         claim = self._registry.claim(admission.resume_id, user_info, session, self._ids.new_id())
         session.session_id = claim.session_id
         if isinstance(claim.displaced, _Session):
@@ -148,7 +149,10 @@ class SessionService:
         try:
             session_id = await self._runtime.connect(start, session.queue)
         except RuntimeUnavailable as error:
-            self._registry.forget(claim.session_id)
+            if claim.resume:  # the runtime still holds it: keep it resumable, let it expire
+                self._registry.detach(claim.session_id, session, self._clock.monotonic())
+            else:
+                self._registry.forget(claim.session_id)
             await connection.close(CloseCause.RUNTIME_UNAVAILABLE, error.reason)
             raise
         if session_id != claim.session_id:

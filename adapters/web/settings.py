@@ -33,3 +33,6 @@ class BindSettings:
     """Empty: every interface, IPv6 and IPv4 (dual-stack `::`, else `0.0.0.0`)."""
     port: int = 8501
     unix_socket: str | None = None
+    tls_cert: str | None = None
+    """PEM certificate file (`server.sslCertFile`); serve HTTPS when set, with `tls_key`."""
+    tls_key: str | None = None

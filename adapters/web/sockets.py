@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import socket
+import ssl
 
 from hexlit.adapters.web.settings import BindSettings
 
@@ -51,6 +52,18 @@ def _bind_tcp(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def tls_context(bind: BindSettings) -> ssl.SSLContext | None:
+    """A server TLS context for `bind`'s certificate and key, or None for plain HTTP.
+
+    Raises OSError or ssl.SSLError when the files cannot be read or do not match.
+    """
+    if not bind.tls_cert or not bind.tls_key:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(bind.tls_cert, bind.tls_key)
+    return context
 
 
 def bound_port(sock: socket.socket) -> int | None:

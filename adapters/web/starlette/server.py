@@ -40,6 +40,8 @@ class UvicornServer:
             access_log=False,
             log_config=None,
             timeout_graceful_shutdown=5,
+            ssl_certfile=bind.tls_cert,
+            ssl_keyfile=bind.tls_key,
         )
         self._bind = bind
         self._server = _QuietSignals(self._config)
@@ -51,6 +53,8 @@ class UvicornServer:
         return bound_port(self._socket) if self._socket else None
 
     async def start(self) -> None:
+        if not self._config.loaded:
+            self._config.load()  # reads the TLS files: fail before binding, not in serve()
         self._socket = bind_socket(self._bind)
         self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
         async with asyncio.timeout(STARTUP_TIMEOUT):

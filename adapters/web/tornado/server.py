@@ -9,7 +9,7 @@ import socket
 from tornado.httpserver import HTTPServer
 
 from hexlit.adapters.web.settings import BindSettings
-from hexlit.adapters.web.sockets import bind_socket, bound_port
+from hexlit.adapters.web.sockets import bind_socket, bound_port, tls_context
 from hexlit.adapters.web.tornado.app import HexlitApplication
 
 CLOSE_TIMEOUT = 5.0
@@ -21,7 +21,9 @@ class TornadoServer:
     def __init__(self, app: HexlitApplication, bind: BindSettings, max_body_bytes: int) -> None:
         self._app = app
         self._bind = bind
-        self._server = HTTPServer(app, max_buffer_size=max_body_bytes, xheaders=False)
+        self._server = HTTPServer(
+            app, max_buffer_size=max_body_bytes, xheaders=False, ssl_options=tls_context(bind)
+        )
         self._socket: socket.socket | None = None
 
     @property
