@@ -11,11 +11,8 @@ from typing import Any
 
 from hexlit.adapters.web.settings import BindSettings, WebSettings
 from hexlit.composition.settings import ConfigError
-from hexlit.ports.frontend import Frontend
-from hexlit.ports.lifecycle import Lifecycle
 from hexlit.ports.runtime import AppRuntime
-from hexlit.ports.sessions import Sessions
-from hexlit.ports.status import ServerStatus
+from hexlit.ports.web import WebUseCases
 
 BUILTIN_PREFIX = "builtin:"
 
@@ -72,28 +69,16 @@ def check_script(app: str) -> Path:
     return path
 
 
-def build_starlette_app(
-    sessions: Sessions,
-    status: ServerStatus,
-    lifecycle: Lifecycle,
-    frontend: Frontend | None,
-    web: WebSettings,
-) -> Any:
+def build_starlette_app(use_cases: WebUseCases, web: WebSettings) -> Any:
     from hexlit.adapters.web.starlette.app import create_app
 
-    return create_app(sessions, status, lifecycle, frontend, web)
+    return create_app(use_cases, web)
 
 
-def build_tornado_app(
-    sessions: Sessions,
-    status: ServerStatus,
-    lifecycle: Lifecycle,
-    frontend: Frontend | None,
-    web: WebSettings,
-) -> Any:
+def build_tornado_app(use_cases: WebUseCases, web: WebSettings) -> Any:
     from hexlit.adapters.web.tornado.app import create_app
 
-    return create_app(sessions, status, lifecycle, frontend, web)
+    return create_app(use_cases, web)
 
 
 def builtin_frontend_root(app: str) -> Path:

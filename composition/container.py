@@ -24,9 +24,11 @@ from hexlit.composition.builders import (
     streamlit_frontend_root,
 )
 from hexlit.composition.settings import LoadedConfig
+from hexlit.domain.metrics_service import MetricsService
 from hexlit.domain.session_service import SessionService
 from hexlit.domain.static_service import StaticService
 from hexlit.domain.status_service import StatusService
+from hexlit.ports.web import WebUseCases
 
 
 class Container(containers.DeclarativeContainer):
@@ -83,14 +85,20 @@ class Container(containers.DeclarativeContainer):
         base_path=web_settings.provided.base_path,
     )
 
+    metrics = providers.Singleton(MetricsService, source=runtime, sessions=sessions)
+
+    use_cases = providers.Singleton(
+        WebUseCases,
+        sessions=sessions,
+        status=status,
+        lifecycle=sessions,
+        metrics=metrics,
+        frontend=frontend,
+    )
     web_app = providers.Selector(
         config.hexlit.web,
-        starlette=providers.Singleton(
-            build_starlette_app, sessions, status, sessions, frontend, web_settings
-        ),
-        tornado=providers.Singleton(
-            build_tornado_app, sessions, status, sessions, frontend, web_settings
-        ),
+        starlette=providers.Singleton(build_starlette_app, use_cases, web_settings),
+        tornado=providers.Singleton(build_tornado_app, use_cases, web_settings),
     )
     web_server = providers.Selector(
         config.hexlit.web,

@@ -1,9 +1,10 @@
 """Configuration, read the way Streamlit reads it, into one plain nested mapping.
 
 Sources, later ones winning: built-in defaults, `~/.streamlit/config.toml`,
-`./.streamlit/config.toml`, the app folder's `.streamlit/config.toml`, environment variables (`STREAMLIT_SERVER_PORT=8502`,
-`HEXLIT_WEB=tornado`), command-line flags (`--server.port 8502`, `--hexlit.web tornado`,
-or the shortcut `--web tornado`). hexlit's own options live in the `[hexlit]` section.
+`./.streamlit/config.toml`, the app folder's `.streamlit/config.toml`, environment
+variables (`STREAMLIT_SERVER_PORT=8502`, `HEXLIT_WEB=tornado`), command-line flags
+(`--server.port 8502`, `--hexlit.web tornado`, or the shortcut `--web tornado`).
+hexlit's own options live in the `[hexlit]` section.
 
 Every known option has a type; a value that does not fit is a `ConfigError` naming the
 option and its source. Options of other sections Streamlit knows (theme, runner, ...)

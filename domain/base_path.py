@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 _SLASH_AND_SPACE = "/ \t\r\n\f\v"
 
 

@@ -14,10 +14,12 @@ see that a resumed session kept its state. A frame that is not UTF-8 is malforme
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from hexlit.ports.errors import ClientGone, MalformedFrame, RuntimeUnavailable
+from hexlit.ports.metrics import MetricFamily
 from hexlit.ports.runtime import Outbox, Readiness, SessionStart
 
 APPS: Final = ("counter", "echo")
@@ -99,6 +101,15 @@ class BuiltinRuntime:
 
     async def close_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
+
+    async def metric_families(self, names: Sequence[str] | None) -> list[MetricFamily]:
+        """`MetricsSource`: one gauge, the sessions this runtime holds."""
+        if names is not None and "builtin_sessions" not in names:
+            return []
+        samples = (f"builtin_sessions {len(self._sessions)}",)
+        return [
+            MetricFamily("builtin_sessions", "gauge", "Sessions the built-in app holds", samples)
+        ]
 
     async def _flood(self, session: _AppSession, amount: str) -> None:
         count = min(int(amount), MAX_FLOOD) if amount.isdigit() else 0

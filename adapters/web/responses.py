@@ -7,19 +7,21 @@ framework's own calls; nothing here knows a framework.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 
 from hexlit.adapters.web.status import http_status
 from hexlit.ports.errors import BadRequest, HexlitError, MethodNotAllowed, NotFound
 from hexlit.ports.frontend import FileAnswer, Redirect
+from hexlit.ports.metrics import MetricFamily
 from hexlit.ports.runtime import Readiness
 from hexlit.ports.status import JsonValue
 
 Headers = tuple[tuple[str, str], ...]
 
 TEXT = "text/plain; charset=utf-8"
+OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 NO_CACHE = ("Cache-Control", "no-cache")
 
 
@@ -74,6 +76,31 @@ def redirect(answer: Redirect) -> WebResponse:
     """301, or 308 when the client must repeat its method; never cached."""
     status = 308 if answer.keep_method else 301
     return WebResponse(status, (("Location", answer.location), NO_CACHE), b"")
+
+
+def metrics_text(families: Sequence[MetricFamily], allow_origin: str | None) -> WebResponse:
+    """OpenMetrics text: `# TYPE`, `# UNIT`, `# HELP`, samples per family, then `# EOF`."""
+    lines: list[str] = []
+    for family in families:
+        if not family.samples:
+            continue
+        lines.append(f"# TYPE {family.name} {family.type}")
+        if family.unit:
+            lines.append(f"# UNIT {family.name} {family.unit}")
+        lines.append(f"# HELP {family.name} {family.help}")
+        lines.extend(family.samples)
+    lines.append("# EOF\n")
+    headers = (("Content-Type", OPENMETRICS), *_cors(allow_origin))
+    return WebResponse(200, headers, "\n".join(lines).encode())
+
+
+def metrics_preflight(allow_origin: str | None) -> WebResponse:
+    headers = (
+        ("Access-Control-Allow-Methods", "GET, OPTIONS"),
+        ("Access-Control-Allow-Headers", "Accept"),
+        *_cors(allow_origin),
+    )
+    return WebResponse(204, headers, b"")
 
 
 def framework_error(status: int) -> WebResponse:

@@ -8,6 +8,7 @@ frames at once; non-UTF-8 frames are malformed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -64,6 +65,12 @@ def closed_with(ws: ClientConnection) -> tuple[int, str]:
         pytest.fail("the server never closed the connection")
     assert received is not None, "the server dropped the connection without a close frame"
     return received.code, received.reason
+
+
+def send_until_closed(ws: ClientConnection, frame: bytes) -> None:
+    """Send a frame the server may refuse mid-way (it closes while we still write)."""
+    with contextlib.suppress(ConnectionClosed):
+        ws.send(frame)
 
 
 def test_selects_the_streamlit_subprotocol_and_greets(server: ServerUnderTest) -> None:
@@ -199,7 +206,7 @@ def test_frames_over_the_widget_state_limit_close_with_1009(
     server = make_server({"server.maxWidgetStateSize": 1, "server.maxMessageSize": 4})
     with stream(server) as ws:
         hello(ws)
-        ws.send(b"x" * 1_500_000)
+        send_until_closed(ws, b"x" * 1_500_000)
         assert closed_with(ws)[0] == 1009
 
 
@@ -209,7 +216,7 @@ def test_frames_over_the_message_size_close_with_1009(
     server = make_server({"server.maxWidgetStateSize": 1, "server.maxMessageSize": 1})
     with stream(server) as ws:
         hello(ws)
-        ws.send(b"x" * 2_500_000)
+        send_until_closed(ws, b"x" * 2_500_000)
         assert closed_with(ws)[0] == 1009
 
 

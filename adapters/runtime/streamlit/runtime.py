@@ -8,8 +8,9 @@ that does not parse is `MalformedFrame`), outbound `ForwardMsg`s are serialized 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from streamlit.web.cache_storage_manager_config import create_default_cache_stor
 from hexlit.adapters.runtime.streamlit.client import OutboxClient
 from hexlit.adapters.runtime.streamlit.process import option, prepare_process
 from hexlit.ports.errors import ClientGone, MalformedFrame, RuntimeUnavailable
+from hexlit.ports.metrics import MetricFamily
 from hexlit.ports.runtime import Outbox, Readiness, SessionStart
 
 log = logging.getLogger("hexlit.runtime.streamlit")
@@ -137,6 +139,26 @@ class StreamlitRuntime:
     async def close_session(self, session_id: str) -> None:
         if self._runtime is not None:
             self._runtime.close_session(session_id)
+
+    async def metric_families(self, names: Sequence[str] | None) -> list[MetricFamily]:
+        """`MetricsSource`: Streamlit's own stats (caches, session events, ...).
+
+        Gathering walks caches and session state, so it runs off the event loop.
+        """
+        if self._runtime is None:
+            return []
+        stats_manager = self._runtime.stats_mgr
+        wanted = list(names) if names is not None else None
+        by_family = await asyncio.to_thread(stats_manager.get_stats, family_names=wanted)
+        families = []
+        for stats in by_family.values():
+            if stats:
+                first = stats[0]
+                samples = tuple(stat.to_metric_str() for stat in stats)
+                families.append(
+                    MetricFamily(first.family_name, first.type, first.help, samples, first.unit)
+                )
+        return families
 
     def _debug(self, kind: str | None, runtime: Runtime) -> None:
         """The frontend's e2e hooks, honoured only in development or e2e-test mode."""

@@ -14,28 +14,33 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.starlette.frontend import frontend_routes
-from hexlit.adapters.web.starlette.probes import host_config_endpoint, probe_endpoint
+from hexlit.adapters.web.starlette.probes import (
+    host_config_endpoint,
+    metrics_endpoint,
+    probe_endpoint,
+)
 from hexlit.adapters.web.starlette.render import to_response
 from hexlit.adapters.web.starlette.stream import stream_endpoint
-from hexlit.ports.frontend import Frontend
-from hexlit.ports.lifecycle import Lifecycle
-from hexlit.ports.sessions import Sessions
-from hexlit.ports.status import ServerStatus
+from hexlit.ports.web import WebUseCases
 
 PROBE_METHODS = ["GET", "HEAD", "OPTIONS"]
 
 
-def make_routes(
-    sessions: Sessions, status: ServerStatus, frontend: Frontend | None, settings: WebSettings
-) -> list[BaseRoute]:
+def make_routes(use_cases: WebUseCases, settings: WebSettings) -> list[BaseRoute]:
     """Every route, under `settings.base_path`; the frontend catch-all goes last."""
     base = settings.base_path
+    status = use_cases.status
     routes: list[BaseRoute] = [
         Route(
             f"{base}/_stcore/health", probe_endpoint(status, status.health), methods=PROBE_METHODS
         ),
         Route(f"{base}/_stcore/host-config", host_config_endpoint(status), methods=["GET", "HEAD"]),
-        WebSocketRoute(f"{base}/_stcore/stream", stream_endpoint(sessions)),
+        Route(
+            f"{base}/_stcore/metrics",
+            metrics_endpoint(status, use_cases.metrics),
+            methods=["GET", "OPTIONS"],
+        ),
+        WebSocketRoute(f"{base}/_stcore/stream", stream_endpoint(use_cases.sessions)),
         Route(f"{base}/_stcore/stream", _not_an_upgrade, methods=["GET", "HEAD"]),
     ]
     if settings.script_health_check:
@@ -46,24 +51,18 @@ def make_routes(
                 methods=PROBE_METHODS,
             )
         )
-    if frontend is not None:
-        routes += frontend_routes(frontend, base)
+    if use_cases.frontend is not None:
+        routes += frontend_routes(use_cases.frontend, base)
     return routes
 
 
-def create_app(
-    sessions: Sessions,
-    status: ServerStatus,
-    lifecycle: Lifecycle,
-    frontend: Frontend | None,
-    settings: WebSettings,
-) -> Starlette:
+def create_app(use_cases: WebUseCases, settings: WebSettings) -> Starlette:
     """The ASGI app; its lifespan starts and stops the core.
 
-    Mount it in your own Starlette or FastAPI app as any ASGI app; run the lifespan of
-    the outer app through to it (Starlette does so for mounted apps only if you ask, see
-    docs/embedding.md).
+    Mount it in your own Starlette or FastAPI app as any ASGI app, and run its lifespan
+    from yours (Starlette does not run the lifespans of mounted apps; docs/embedding.md).
     """
+    lifecycle = use_cases.lifecycle
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -74,7 +73,7 @@ def create_app(
             await lifecycle.stop()
 
     return Starlette(
-        routes=make_routes(sessions, status, frontend, settings),
+        routes=make_routes(use_cases, settings),
         lifespan=lifespan,
         exception_handlers={404: _http_error, 405: _http_error},
     )

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.starlette.render import to_response
 from hexlit.ports.errors import HexlitError
+from hexlit.ports.metrics import Metrics
 from hexlit.ports.runtime import Readiness
 from hexlit.ports.status import ServerStatus
 
@@ -36,5 +37,19 @@ def host_config_endpoint(status: ServerStatus) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         allow = status.cors_allow_origin(request.headers.get("origin"))
         return to_response(responses.json_document(status.host_config(), allow), request.method)
+
+    return endpoint
+
+
+def metrics_endpoint(status: ServerStatus, metrics: Metrics) -> Endpoint:
+    """`/_stcore/metrics`: OpenMetrics text; `families` (repeatable) selects families."""
+
+    async def endpoint(request: Request) -> Response:
+        allow = status.cors_allow_origin(request.headers.get("origin"))
+        if request.method == "OPTIONS":
+            return to_response(responses.metrics_preflight(allow))
+        names = request.query_params.getlist("families") or None
+        families = await metrics.collect(names)
+        return to_response(responses.metrics_text(families, allow), request.method)
 
     return endpoint

@@ -10,13 +10,11 @@ from tornado.log import access_log
 
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.tornado.frontend import FrontendHandler
-from hexlit.adapters.web.tornado.probes import HostConfigHandler, ProbeHandler
+from hexlit.adapters.web.tornado.probes import HostConfigHandler, MetricsHandler, ProbeHandler
 from hexlit.adapters.web.tornado.render import NotFoundHandler
 from hexlit.adapters.web.tornado.stream import StreamHandler
-from hexlit.ports.frontend import Frontend
 from hexlit.ports.lifecycle import Lifecycle
-from hexlit.ports.sessions import Sessions
-from hexlit.ports.status import ServerStatus
+from hexlit.ports.web import WebUseCases
 
 
 class HexlitApplication(tornado.web.Application):
@@ -37,51 +35,41 @@ class HexlitApplication(tornado.web.Application):
         await self._lifecycle.stop()
 
 
-def make_handlers(
-    sessions: Sessions, status: ServerStatus, frontend: Frontend | None, settings: WebSettings
-) -> list[Any]:
+def make_handlers(use_cases: WebUseCases, settings: WebSettings) -> list[Any]:
     """Every route, under `settings.base_path`; the frontend catch-all goes last."""
     base = re.escape(settings.base_path)
+    status = use_cases.status
+    stream = {"sessions": use_cases.sessions, "compression": settings.websocket_compression}
     handlers: list[Any] = [
         (rf"{base}/_stcore/health", ProbeHandler, {"status": status, "check": status.health}),
         (rf"{base}/_stcore/host-config", HostConfigHandler, {"status": status}),
         (
-            rf"{base}/_stcore/stream",
-            StreamHandler,
-            {"sessions": sessions, "compression": settings.websocket_compression},
+            rf"{base}/_stcore/metrics",
+            MetricsHandler,
+            {"status": status, "metrics": use_cases.metrics},
         ),
+        (rf"{base}/_stcore/stream", StreamHandler, stream),
     ]
     if settings.script_health_check:
-        handlers.append(
-            (
-                rf"{base}/_stcore/script-health-check",
-                ProbeHandler,
-                {"status": status, "check": status.script_health},
-            )
-        )
-    if frontend is not None:
-        deps = {"status": status, "frontend": frontend}
+        check = {"status": status, "check": status.script_health}
+        handlers.append((rf"{base}/_stcore/script-health-check", ProbeHandler, check))
+    if use_cases.frontend is not None:
+        deps = {"status": status, "frontend": use_cases.frontend}
         handlers.append((rf"{base}(/.*)?", FrontendHandler, deps))
     return handlers
 
 
-def create_app(
-    sessions: Sessions,
-    status: ServerStatus,
-    lifecycle: Lifecycle,
-    frontend: Frontend | None,
-    settings: WebSettings,
-) -> HexlitApplication:
+def create_app(use_cases: WebUseCases, settings: WebSettings) -> HexlitApplication:
     """The Tornado application for these use cases and settings."""
     return HexlitApplication(
-        lifecycle,
-        make_handlers(sessions, status, frontend, settings),
+        use_cases.lifecycle,
+        make_handlers(use_cases, settings),
         websocket_max_message_size=settings.max_message_bytes,
         websocket_ping_interval=settings.ping_interval,
         websocket_ping_timeout=settings.ping_interval,
         log_function=_log_failures_only,
         default_handler_class=NotFoundHandler,
-        default_handler_args={"status": status},
+        default_handler_args={"status": use_cases.status},
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.tornado.render import WebResponseHandler
 from hexlit.ports.errors import HexlitError
+from hexlit.ports.metrics import Metrics
 from hexlit.ports.runtime import Readiness
 from hexlit.ports.status import ServerStatus
 
@@ -43,3 +44,19 @@ class HostConfigHandler(WebResponseHandler):
 
     def head(self) -> None:
         self.get()
+
+
+class MetricsHandler(WebResponseHandler):
+    """`/_stcore/metrics`: OpenMetrics text; `families` (repeatable) selects families."""
+
+    def initialize(self, status: ServerStatus, metrics: Metrics) -> None:  # type: ignore[override]
+        super().initialize(status)
+        self._metrics = metrics
+
+    async def get(self) -> None:
+        names = self.get_query_arguments("families") or None
+        families = await self._metrics.collect(names)
+        self.write_response(responses.metrics_text(families, self.allow_origin()))
+
+    def options(self) -> None:
+        self.write_response(responses.metrics_preflight(self.allow_origin()))

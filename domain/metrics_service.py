@@ -1,0 +1,51 @@
+"""What `/_stcore/metrics` reports: the runtime's families, then hexlit's own counters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hexlit.domain.session_service import SessionService
+from hexlit.ports.metrics import MetricFamily, MetricsSource
+
+_COUNTERS = (
+    ("sessions_opened", "Sessions opened (new or resumed)"),
+    ("sessions_resumed", "Sessions resumed after a reconnect"),
+    ("frames_in", "WebSocket frames received from browsers"),
+    ("frames_out", "WebSocket frames sent to browsers"),
+    ("bytes_in", "Bytes of WebSocket frames received"),
+    ("bytes_out", "Bytes of WebSocket frames sent"),
+    ("slow_consumer_disconnects", "Connections closed because the client fell behind"),
+    ("rejected_handshakes", "WebSocket handshakes refused by the origin, host or header rules"),
+)
+
+
+class MetricsService:
+    """Implements `Metrics` from the runtime's `MetricsSource` and the session core."""
+
+    def __init__(self, source: MetricsSource, sessions: SessionService) -> None:
+        self._source = source
+        self._sessions = sessions
+
+    async def collect(self, names: Sequence[str] | None) -> list[MetricFamily]:
+        families = await self._source.metric_families(names)
+        own = self._own_families()
+        wanted = set(names) if names is not None else None
+        return families + [f for f in own if wanted is None or f.name in wanted]
+
+    def _own_families(self) -> list[MetricFamily]:
+        gauge = MetricFamily(
+            "hexlit_open_connections",
+            "gauge",
+            "Browser WebSocket connections open now",
+            (f"hexlit_open_connections {self._sessions.open_connections}",),
+        )
+        counters = [
+            MetricFamily(
+                f"hexlit_{name}",
+                "counter",
+                text,
+                (f"hexlit_{name}_total {getattr(self._sessions.stats, name)}",),
+            )
+            for name, text in _COUNTERS
+        ]
+        return [gauge, *counters]

@@ -1,0 +1,25 @@
+"""Everything a web front end drives, in one bundle: each stack's `create_app` takes it.
+
+New use cases (uploads, media, auth) join here, and both stacks see them at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hexlit.ports.frontend import Frontend
+from hexlit.ports.lifecycle import Lifecycle
+from hexlit.ports.metrics import Metrics
+from hexlit.ports.sessions import Sessions
+from hexlit.ports.status import ServerStatus
+
+
+@dataclass(frozen=True, slots=True)
+class WebUseCases:
+    """The inbound ports; `frontend` is None when no frontend build is served."""
+
+    sessions: Sessions
+    status: ServerStatus
+    lifecycle: Lifecycle
+    metrics: Metrics
+    frontend: Frontend | None
