@@ -9,7 +9,7 @@ INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,stre
 APP ?= examples/showcase/app.py
 WEB ?= starlette
 
-.PHONY: run test install lint typecheck architecture pytest clean
+.PHONY: run test install browser lint typecheck architecture pytest e2e clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,16 @@ typecheck:
 architecture:
 	$(BIN)/lint-imports
 
-pytest:
-	$(BIN)/python -m pytest
+# The e2e suite drives Debian's Chromium; install it when it is missing (root, apt).
+browser:
+	@test -x /usr/bin/chromium || { echo "== installing chromium with apt"; \
+		timeout 600 apt-get update -qq && timeout 900 apt-get install -y -qq chromium; }
+
+pytest: browser
+	$(BIN)/python -m pytest -m "not media and not component"
+
+e2e: install browser
+	$(BIN)/python -m pytest tests/e2e
 
 test: install lint typecheck architecture pytest
 

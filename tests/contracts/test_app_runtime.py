@@ -1,8 +1,9 @@
 """The `AppRuntime` contract: what every runtime adapter must do, whichever it is.
 
 Each runtime comes with a harness that knows how to make it and which inbound frame makes
-it answer; the assertions are the same for all. The Streamlit runtime joins the
-parametrization when its adapter lands.
+it answer; the assertions are the same for all. Streamlit answers asynchronously (its
+script runs in a thread), so frames are awaited, and absence is asserted after a quiet
+period.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -19,19 +21,44 @@ from hexlit.ports.errors import ClientGone, MalformedFrame, RuntimeUnavailable
 from hexlit.ports.runtime import AppRuntime, ClientInfo, SessionStart
 
 T = TypeVar("T")
+FRAME_TIMEOUT = 20.0
+
+APP = """\
+import streamlit as st
+st.write("hello from the contract suite")
+"""
 
 
 @dataclass
 class Harness:
-    make: Callable[[], AppRuntime]
+    make: Callable[[Path], AppRuntime]
     poke: bytes
     """An inbound frame the app answers with at least one outbound frame."""
     malformed: bytes
     """An inbound frame the runtime cannot decode."""
+    quiet: float
+    """How long to wait before concluding that nothing more will arrive."""
+
+
+def rerun_frame() -> bytes:
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    message = BackMsg()
+    message.rerun_script.query_string = ""
+    return bytes(message.SerializeToString())
+
+
+def make_streamlit(folder: Path) -> AppRuntime:
+    from hexlit.adapters.runtime.streamlit.runtime import StreamlitRuntime
+
+    script = folder / "app.py"
+    script.write_text(APP)
+    return StreamlitRuntime(script, {"runner.postScriptGC": False}, keep_disconnected=120)
 
 
 HARNESSES = {
-    "builtin": Harness(make=lambda: BuiltinRuntime("counter"), poke=b"inc", malformed=b"\xff"),
+    "builtin": Harness(lambda _: BuiltinRuntime("counter"), b"inc", b"\xff", quiet=0.0),
+    "streamlit": Harness(make_streamlit, rerun_frame(), b"\xff\xff\xff", quiet=0.5),
 }
 
 
@@ -41,20 +68,35 @@ class RecordingOutbox:
     def __init__(self, refuse: bool = False) -> None:
         self.frames: list[bytes] = []
         self.refuse = refuse
+        self.refused = 0
 
     def push(self, frame: bytes) -> None:
         if self.refuse:
+            self.refused += 1
             raise ClientGone("full")
         self.frames.append(frame)
 
+    async def some_frames(self) -> list[bytes]:
+        """Wait (bounded) until at least one frame arrived."""
+        async with asyncio.timeout(FRAME_TIMEOUT):
+            while not self.frames:  # noqa: ASYNC110 - the runtime offers no event to wait on
+                await asyncio.sleep(0.01)
+        return self.frames
 
-def run(coroutine: Awaitable[T]) -> T:
-    return asyncio.run(_with_timeout(coroutine))
 
+def run(scenario: Callable[[AppRuntime], Awaitable[T]], harness: Harness, folder: Path) -> T:
+    """Start a runtime, run `scenario` on it, always stop it; everything bounded in time."""
 
-async def _with_timeout(coroutine: Awaitable[T]) -> T:
-    async with asyncio.timeout(10):
-        return await coroutine
+    async def main() -> T:
+        runtime = harness.make(folder)
+        await runtime.start()
+        try:
+            async with asyncio.timeout(60):
+                return await scenario(runtime)
+        finally:
+            await runtime.stop()
+
+    return asyncio.run(main())
 
 
 @pytest.fixture(params=sorted(HARNESSES))
@@ -66,9 +108,9 @@ def start(session_id: str = "s-1", resume: bool = False) -> SessionStart:
     return SessionStart(session_id, resume, ClientInfo(remote_ip="127.0.0.1"), {})
 
 
-def test_readiness_follows_the_lifecycle(harness: Harness) -> None:
+def test_readiness_follows_the_lifecycle(harness: Harness, tmp_path: Path) -> None:
     async def scenario() -> list[bool]:
-        runtime = harness.make()
+        runtime = harness.make(tmp_path)
         before = (await runtime.readiness()).ready
         await runtime.start()
         during = (await runtime.readiness()).ready
@@ -76,110 +118,102 @@ def test_readiness_follows_the_lifecycle(harness: Harness) -> None:
         after = (await runtime.readiness()).ready
         return [before, during, after]
 
-    assert run(scenario()) == [False, True, False]
+    assert asyncio.run(scenario()) == [False, True, False]
 
 
-def test_a_fresh_session_gets_the_id_it_asked_for_and_answers(harness: Harness) -> None:
-    async def scenario() -> tuple[str, list[bytes]]:
-        runtime = harness.make()
-        await runtime.start()
+def test_a_fresh_session_gets_the_id_it_asked_for_and_answers(
+    harness: Harness, tmp_path: Path
+) -> None:
+    async def scenario(runtime: AppRuntime) -> tuple[str, list[bytes]]:
         outbox = RecordingOutbox()
         session_id = await runtime.connect(start("fresh-1"), outbox)
-        outbox.frames.clear()
         await runtime.deliver(session_id, harness.poke, outbox)
-        await runtime.stop()
-        return session_id, outbox.frames
+        return session_id, await outbox.some_frames()
 
-    session_id, frames = run(scenario())
+    session_id, frames = run(scenario, harness, tmp_path)
     assert session_id == "fresh-1"
     assert frames
 
 
-def test_a_resumed_session_answers_its_new_outbox_only(harness: Harness) -> None:
-    async def scenario() -> tuple[str, list[bytes], list[bytes]]:
-        runtime = harness.make()
-        await runtime.start()
+def test_a_resumed_session_answers_its_new_outbox_only(harness: Harness, tmp_path: Path) -> None:
+    async def scenario(runtime: AppRuntime) -> tuple[str, list[bytes], list[bytes]]:
         old, new = RecordingOutbox(), RecordingOutbox()
         session_id = await runtime.connect(start("s-1"), old)
         await runtime.disconnect(session_id, old)
         resumed = await runtime.connect(start(session_id, resume=True), new)
         old.frames.clear()
-        new.frames.clear()
-        await runtime.deliver(resumed, harness.poke, new)
         await runtime.deliver(resumed, harness.poke, old)  # stale: must be ignored
-        await runtime.stop()
+        await runtime.deliver(resumed, harness.poke, new)
+        await new.some_frames()
+        await asyncio.sleep(harness.quiet)
         return resumed, old.frames, new.frames
 
-    resumed, old_frames, new_frames = run(scenario())
+    resumed, old_frames, new_frames = run(scenario, harness, tmp_path)
     assert resumed == "s-1"
     assert old_frames == []
     assert new_frames
 
 
-def test_a_stale_disconnect_leaves_the_current_client_bound(harness: Harness) -> None:
-    async def scenario() -> list[bytes]:
-        runtime = harness.make()
-        await runtime.start()
+def test_a_stale_disconnect_leaves_the_current_client_bound(
+    harness: Harness, tmp_path: Path
+) -> None:
+    async def scenario(runtime: AppRuntime) -> list[bytes]:
         old, new = RecordingOutbox(), RecordingOutbox()
         await runtime.connect(start("s-1"), old)
-        await runtime.connect(start("s-1", resume=True), new)
         await runtime.disconnect("s-1", old)
+        await runtime.connect(start("s-1", resume=True), new)
+        await runtime.disconnect("s-1", old)  # late close of the old socket
         new.frames.clear()
         await runtime.deliver("s-1", harness.poke, new)
-        await runtime.stop()
-        return new.frames
+        return await new.some_frames()
 
-    assert run(scenario())
+    assert run(scenario, harness, tmp_path)
 
 
-def test_malformed_frames_raise_malformed_frame(harness: Harness) -> None:
-    async def scenario() -> None:
-        runtime = harness.make()
-        await runtime.start()
+def test_malformed_frames_raise_malformed_frame(harness: Harness, tmp_path: Path) -> None:
+    async def scenario(runtime: AppRuntime) -> None:
         outbox = RecordingOutbox()
         await runtime.connect(start(), outbox)
-        try:
-            await runtime.deliver("s-1", harness.malformed, outbox)
-        finally:
-            await runtime.stop()
+        await runtime.deliver("s-1", harness.malformed, outbox)
 
     with pytest.raises(MalformedFrame):
-        run(scenario())
+        run(scenario, harness, tmp_path)
 
 
-def test_a_refusing_outbox_does_not_break_delivery(harness: Harness) -> None:
-    async def scenario() -> None:
-        runtime = harness.make()
-        await runtime.start()
+def test_a_refusing_outbox_does_not_break_delivery(harness: Harness, tmp_path: Path) -> None:
+    async def scenario(runtime: AppRuntime) -> int:
         outbox = RecordingOutbox(refuse=True)
         await runtime.connect(start(), outbox)
         await runtime.deliver("s-1", harness.poke, outbox)
         await runtime.deliver("s-1", harness.poke, outbox)
-        await runtime.stop()
+        await asyncio.sleep(harness.quiet)
+        return outbox.refused
 
-    run(scenario())
+    assert run(scenario, harness, tmp_path) >= 1
 
 
-def test_close_session_is_idempotent_and_ends_the_session(harness: Harness) -> None:
-    async def scenario() -> list[bytes]:
-        runtime = harness.make()
-        await runtime.start()
+def test_close_session_is_idempotent_and_ends_the_session(
+    harness: Harness, tmp_path: Path
+) -> None:
+    async def scenario(runtime: AppRuntime) -> list[bytes]:
         outbox = RecordingOutbox()
         await runtime.connect(start(), outbox)
         await runtime.close_session("s-1")
         await runtime.close_session("s-1")
         outbox.frames.clear()
         await runtime.deliver("s-1", harness.poke, outbox)
-        await runtime.stop()
+        await asyncio.sleep(harness.quiet)
         return outbox.frames
 
-    assert run(scenario()) == []
+    assert run(scenario, harness, tmp_path) == []
 
 
-def test_connect_when_not_running_raises_runtime_unavailable(harness: Harness) -> None:
+def test_connect_when_not_running_raises_runtime_unavailable(
+    harness: Harness, tmp_path: Path
+) -> None:
     async def scenario() -> Any:
-        runtime = harness.make()
+        runtime = harness.make(tmp_path)
         return await runtime.connect(start(), RecordingOutbox())
 
     with pytest.raises(RuntimeUnavailable):
-        run(scenario())
+        asyncio.run(scenario())

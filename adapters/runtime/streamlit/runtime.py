@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,8 @@ log = logging.getLogger("hexlit.runtime.streamlit")
 MEDIA_ENDPOINT = "/media"
 UPLOAD_ENDPOINT = "/_stcore/upload_file"
 DEBUG_MESSAGES = ("debug_disconnect_websocket", "debug_shutdown_runtime")
+SCRIPT_THREAD = "ScriptRunner.scriptThread"
+SCRIPT_THREAD_GRACE = 5.0
 
 _NOT_READY = {
     RuntimeState.INITIAL: "runtime is not started",
@@ -57,6 +61,7 @@ class StreamlitRuntime:
         self._keep_disconnected = keep_disconnected
         self._runtime: Runtime | None = None
         self._clients: dict[int, OutboxClient] = {}
+        self._sessions: set[str] = set()
 
     async def start(self) -> None:
         prepare_process(self._script, self._options)
@@ -75,9 +80,16 @@ class StreamlitRuntime:
         runtime, self._runtime = self._runtime, None
         if runtime is None:
             return
+        # Disconnected sessions wait in Streamlit's storage, where stopping would leave
+        # them (and each one's script event loop) unclosed: end them all first.
+        for session_id in list(self._sessions):
+            runtime.close_session(session_id)
+        self._sessions.clear()
         runtime.stop()
         await runtime.stopped
         self._clients.clear()
+        # Script threads finish their teardown through `Runtime.instance()`: let them.
+        await asyncio.to_thread(_join_script_threads, SCRIPT_THREAD_GRACE)
         Runtime._instance = None  # a process may serve another app after this one
 
     async def readiness(self) -> Readiness:
@@ -110,6 +122,7 @@ class StreamlitRuntime:
         except RuntimeStoppedError as stopped:
             raise RuntimeUnavailable("runtime is shutting down") from stopped
         self._clients[id(outbox)] = client
+        self._sessions.add(session_id)
         return session_id
 
     async def deliver(self, session_id: str, frame: bytes, outbox: Outbox) -> None:
@@ -137,6 +150,7 @@ class StreamlitRuntime:
             self._runtime.disconnect_session(session_id, client=client)
 
     async def close_session(self, session_id: str) -> None:
+        self._sessions.discard(session_id)
         if self._runtime is not None:
             self._runtime.close_session(session_id)
 
@@ -174,3 +188,11 @@ class StreamlitRuntime:
         if self._runtime is None or self._runtime.state in _NOT_READY:
             raise RuntimeUnavailable("runtime is not running")
         return self._runtime
+
+
+def _join_script_threads(timeout: float) -> None:
+    """Wait, at most `timeout` seconds in all, for running app scripts to end."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name == SCRIPT_THREAD:
+            thread.join(max(0.0, deadline - time.monotonic()))

@@ -1,0 +1,113 @@
+"""Browser end-to-end tests: the showcase app in headless Chromium, on every web stack.
+
+`server` is one running showcase app per stack and test module (a subprocess, see
+harness.AppServer); `browser` is one Chromium per session; `page` is a fresh context and
+tab per test (so a fresh Streamlit session), with every non-loopback request aborted and
+every WebSocket recorded in `window.__sockets`.
+
+The stacks are `STACKS`, or the comma-separated `HEXLIT_E2E_STACKS`; besides hexlit's
+stacks it accepts `streamlit`, the real `streamlit run`, to check the suite itself:
+
+    HEXLIT_E2E_STACKS=streamlit .venv/bin/python -m pytest tests/e2e -q
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
+
+from tests.e2e.harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    KNOWN_STACKS,
+    RECORD_SOCKETS_JS,
+    AppServer,
+    free_port,
+    is_loopback,
+)
+from tests.e2e.pages import TIMEOUT
+
+STACKS = ("starlette", "tornado")
+
+
+def selected_stacks() -> tuple[str, ...]:
+    raw = os.environ.get("HEXLIT_E2E_STACKS", "")
+    stacks = tuple(name.strip() for name in raw.split(",") if name.strip()) or STACKS
+    unknown = [name for name in stacks if name not in KNOWN_STACKS]
+    if unknown:
+        raise pytest.UsageError(
+            f"HEXLIT_E2E_STACKS: unknown stack(s) {unknown}; known: {', '.join(KNOWN_STACKS)}"
+        )
+    return stacks
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "media: needs the server's upload and media routes (files, images, audio)"
+    )
+    config.addinivalue_line(
+        "markers", "component: needs the server's custom-component and app static-file routes"
+    )
+
+
+@pytest.fixture(params=selected_stacks(), scope="module")
+def stack(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def server(stack: str) -> Iterator[AppServer]:
+    with tempfile.TemporaryDirectory(prefix=f"hexlit-e2e-{stack}-") as workdir:
+        running = AppServer(stack, free_port(), Path(workdir))
+        running.start()
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set "
+                    "HEXLIT_E2E_CHROMIUM)")  # fmt: skip
+    # `launch` gives every run a fresh temporary profile of its own.
+    running = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS)
+    )
+    yield running
+    running.close()
+
+
+def _loopback_only(route: Route) -> None:
+    if is_loopback(route.request.url):
+        route.fallback()
+    else:
+        route.abort("blockedbyclient")
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    fresh = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
+    fresh.set_default_timeout(TIMEOUT)
+    fresh.set_default_navigation_timeout(TIMEOUT)
+    fresh.route("**/*", _loopback_only)
+    fresh.add_init_script(RECORD_SOCKETS_JS)
+    yield fresh
+    fresh.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
