@@ -11,7 +11,12 @@ from typing import Any
 
 from hexlit.adapters.web.settings import BindSettings, WebSettings
 from hexlit.composition.settings import ConfigError
+from hexlit.domain.origin_policy import OriginPolicy
+from hexlit.domain.session_service import SessionService
+from hexlit.domain.upload_service import UploadedFilesService, UploadLimits, UploadService
+from hexlit.ports.media import MediaLibrary, MediaStore
 from hexlit.ports.runtime import AppRuntime
+from hexlit.ports.uploads import UploadedFiles, UploadStore
 from hexlit.ports.web import WebUseCases
 
 BUILTIN_PREFIX = "builtin:"
@@ -24,7 +29,7 @@ def runtime_kind(app: str, configured: str) -> str:
     return "builtin" if app.startswith(BUILTIN_PREFIX) else "streamlit"
 
 
-def build_builtin_runtime(app: str) -> AppRuntime:
+def build_builtin_runtime(app: str, media: MediaLibrary, uploads: UploadedFiles) -> AppRuntime:
     from hexlit.adapters.runtime.builtin import APPS, BuiltinRuntime
 
     name = app.removeprefix(BUILTIN_PREFIX) or "counter"
@@ -32,11 +37,15 @@ def build_builtin_runtime(app: str) -> AppRuntime:
         raise ConfigError(
             f"unknown built-in app {app!r}; choose one of builtin:{', builtin:'.join(APPS)}"
         )
-    return BuiltinRuntime(name)
+    return BuiltinRuntime(name, media, uploads)
 
 
 def build_streamlit_runtime(
-    app: str, explicit_options: dict[str, Any], reconnect_ttl: float
+    app: str,
+    explicit_options: dict[str, Any],
+    reconnect_ttl: float,
+    media: MediaLibrary,
+    uploads: UploadedFiles,
 ) -> AppRuntime:
     script = check_script(app)
     try:
@@ -46,7 +55,8 @@ def build_streamlit_runtime(
             f"serving {app} needs Streamlit: pip install 'hexlit[streamlit]' ({missing})"
         ) from None
     # Streamlit keeps disconnected sessions longer than hexlit's window, which governs.
-    return StreamlitRuntime(script, explicit_options, keep_disconnected=reconnect_ttl * 2 + 60)
+    keep = reconnect_ttl * 2 + 60
+    return StreamlitRuntime(script, explicit_options, keep, media, uploads)
 
 
 def check_script(app: str) -> Path:
@@ -93,13 +103,45 @@ def streamlit_frontend_root(app: str) -> Path:
     return frontend_root()
 
 
-def build_uvicorn_server(app: Any, web: WebSettings, bind: BindSettings, max_body: int) -> Any:
+def build_uvicorn_server(app: Any, web: WebSettings, bind: BindSettings) -> Any:
     from hexlit.adapters.web.starlette.server import UvicornServer
 
     return UvicornServer(app, web, bind)
 
 
-def build_tornado_server(app: Any, web: WebSettings, bind: BindSettings, max_body: int) -> Any:
+def build_tornado_server(app: Any, web: WebSettings, bind: BindSettings) -> Any:
     from hexlit.adapters.web.tornado.server import TornadoServer
 
-    return TornadoServer(app, bind, max_body)
+    return TornadoServer(app, bind)
+
+
+def build_upload_service(
+    store: UploadStore,
+    sessions: SessionService,
+    files: UploadedFilesService,
+    policy: OriginPolicy,
+    limits: UploadLimits,
+) -> UploadService:
+    """The upload routes' service; a session's files go when the session ends."""
+    sessions.when_ended(files.remove_session)
+    return UploadService(store, sessions, policy, limits)
+
+
+def build_media_store(kind: str, folder: Path) -> MediaStore:
+    if kind == "filesystem":
+        from hexlit.adapters.storage.filesystem import FolderMediaStore
+
+        return FolderMediaStore(folder)
+    from hexlit.adapters.storage.memory import MemoryMediaStore
+
+    return MemoryMediaStore()
+
+
+def build_upload_store(kind: str, folder: Path) -> UploadStore:
+    if kind == "filesystem":
+        from hexlit.adapters.storage.filesystem import FolderUploadStore
+
+        return FolderUploadStore(folder)
+    from hexlit.adapters.storage.memory import MemoryUploadStore
+
+    return MemoryUploadStore()

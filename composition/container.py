@@ -14,20 +14,25 @@ from hexlit.adapters.system.ids import UuidIds
 from hexlit.composition import slices
 from hexlit.composition.builders import (
     build_builtin_runtime,
+    build_media_store,
     build_starlette_app,
     build_streamlit_runtime,
     build_tornado_app,
     build_tornado_server,
+    build_upload_service,
+    build_upload_store,
     build_uvicorn_server,
     builtin_frontend_root,
     runtime_kind,
     streamlit_frontend_root,
 )
 from hexlit.composition.settings import LoadedConfig
+from hexlit.domain.media_service import MediaService
 from hexlit.domain.metrics_service import MetricsService
 from hexlit.domain.session_service import SessionService
 from hexlit.domain.static_service import StaticService
 from hexlit.domain.status_service import StatusService
+from hexlit.domain.upload_service import UploadedFilesService
 from hexlit.ports.web import WebUseCases
 
 
@@ -40,23 +45,30 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(UuidIds)
 
     runtime_kind_of_app = providers.Callable(runtime_kind, config.app, config.hexlit.runtime)
+    origin_policy = providers.Singleton(slices.origin_policy, config.server, config.browser)
+    store_folder = providers.Singleton(slices.store_folder, config.hexlit)
+    media_store = providers.Singleton(build_media_store, config.hexlit.store, store_folder)
+    upload_store = providers.Singleton(build_upload_store, config.hexlit.store, store_folder)
+    media = providers.Singleton(MediaService, store=media_store)
+    uploaded_files = providers.Singleton(UploadedFilesService, store=upload_store, ids=ids)
+    upload_limits = providers.Singleton(slices.upload_limits, config.server)
+    session_limits = providers.Singleton(slices.session_limits, config.server, config.hexlit)
+    host_config = providers.Singleton(slices.host_config, config.client)
+    web_settings = providers.Singleton(slices.web_settings, config.server)
+    bind = providers.Singleton(slices.bind_settings, config.server)
+
     runtime = providers.Selector(
         runtime_kind_of_app,
-        builtin=providers.Singleton(build_builtin_runtime, config.app),
+        builtin=providers.Singleton(build_builtin_runtime, config.app, media, uploaded_files),
         streamlit=providers.Singleton(
             build_streamlit_runtime,
             config.app,
             config.explicit,
             config.server.disconnectedSessionTTL,
+            media,
+            uploaded_files,
         ),
     )
-
-    origin_policy = providers.Singleton(slices.origin_policy, config.server, config.browser)
-    session_limits = providers.Singleton(slices.session_limits, config.server, config.hexlit)
-    host_config = providers.Singleton(slices.host_config, config.client)
-    web_settings = providers.Singleton(slices.web_settings, config.server)
-    bind = providers.Singleton(slices.bind_settings, config.server)
-    max_body = providers.Callable(slices.max_body_bytes, config.server)
 
     sessions = providers.Singleton(
         SessionService,
@@ -66,12 +78,23 @@ class Container(containers.DeclarativeContainer):
         policy=origin_policy,
         limits=session_limits,
     )
+    uploads = providers.Singleton(
+        build_upload_service,
+        store=upload_store,
+        sessions=sessions,
+        files=uploaded_files,
+        policy=origin_policy,
+        limits=upload_limits,
+    )
     status = providers.Singleton(
         StatusService,
         runtime=runtime,
         policy=origin_policy,
         host_config=host_config,
         script_health_enabled=config.server.scriptHealthCheckEnabled,
+        xsrf=providers.Singleton(slices.xsrf_cookie_policy, config.server),
+        clock=clock,
+        ids=ids,
     )
 
     frontend_root = providers.Selector(
@@ -93,6 +116,8 @@ class Container(containers.DeclarativeContainer):
         status=status,
         lifecycle=sessions,
         metrics=metrics,
+        media=media,
+        uploads=uploads,
         frontend=frontend,
     )
     web_app = providers.Selector(
@@ -102,12 +127,8 @@ class Container(containers.DeclarativeContainer):
     )
     web_server = providers.Selector(
         config.hexlit.web,
-        starlette=providers.Factory(
-            build_uvicorn_server, app=web_app, web=web_settings, bind=bind, max_body=max_body
-        ),
-        tornado=providers.Factory(
-            build_tornado_server, app=web_app, web=web_settings, bind=bind, max_body=max_body
-        ),
+        starlette=providers.Factory(build_uvicorn_server, app=web_app, web=web_settings, bind=bind),
+        tornado=providers.Factory(build_tornado_server, app=web_app, web=web_settings, bind=bind),
     )
 
 

@@ -67,11 +67,14 @@ OPTIONS: Final[dict[str, Option]] = {
     "hexlit.queueMaxFrames": Option(int, 500),
     "hexlit.queueMaxBytes": Option(int, 64 * 1024 * 1024),
     "hexlit.maxDisconnectedSessions": Option(int, 128),
+    "hexlit.store": Option(str, "memory"),
+    "hexlit.storeDir": Option(str, ""),
 }
 
 CHOICES: Final[dict[str, tuple[str, ...]]] = {
     "hexlit.web": ("starlette", "tornado"),
     "hexlit.runtime": ("auto", "builtin", "streamlit"),
+    "hexlit.store": ("memory", "filesystem"),
     "server.xsrfCookieSameSite": ("lax", "strict", "none"),
 }
 

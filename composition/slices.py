@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from hexlit.domain.base_path import normalize_base_path
 from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.outbound_queue import QueueBounds
 from hexlit.domain.session_service import SessionLimits
-from hexlit.domain.status_service import HostConfig
+from hexlit.domain.status_service import HostConfig, XsrfCookiePolicy
+from hexlit.domain.upload_service import UploadLimits
 
 MB = 1000 * 1000
 MIB = 1024 * 1024
@@ -70,6 +72,21 @@ def bind_settings(server: dict[str, Any]) -> BindSettings:
     return BindSettings(host=address or "", port=int(server["port"]), tls_cert=cert, tls_key=key)
 
 
-def max_body_bytes(server: dict[str, Any]) -> int:
-    """The most a request body may carry: the upload limit plus multipart framing."""
-    return int(server["maxUploadSize"]) * MIB + MIB
+def upload_limits(server: dict[str, Any]) -> UploadLimits:
+    return UploadLimits(
+        max_bytes=int(server["maxUploadSize"]) * MIB,
+        xsrf=bool(server["enableXsrfProtection"]),
+    )
+
+
+def xsrf_cookie_policy(server: dict[str, Any]) -> XsrfCookiePolicy:
+    return XsrfCookiePolicy(
+        enabled=bool(server["enableXsrfProtection"]),
+        same_site=str(server["xsrfCookieSameSite"]),
+        secure=bool(server["sslCertFile"]),
+    )
+
+
+def store_folder(hexlit: dict[str, Any]) -> Path:
+    """`hexlit.storeDir`, or a `hexlit` folder in the system's temporary directory."""
+    return Path(hexlit["storeDir"] or Path(tempfile.gettempdir()) / "hexlit")

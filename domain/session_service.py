@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from hexlit.domain.origin_policy import OriginPolicy
@@ -76,7 +76,7 @@ class _Session:
 
 
 class SessionService:
-    """Implements `Sessions` and `Lifecycle`."""
+    """Implements `Sessions`, `SessionDirectory` and `Lifecycle`."""
 
     def __init__(
         self,
@@ -96,11 +96,21 @@ class SessionService:
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
+        self._end_listeners: list[Callable[[str], Awaitable[None]]] = []
         self.stats = SessionStats()
 
     @property
     def open_connections(self) -> int:
         return len(self._open)
+
+    def when_ended(self, listener: Callable[[str], Awaitable[None]]) -> None:
+        """Call `listener(session_id)` whenever a session ends for good (its files go)."""
+        self._end_listeners.append(listener)
+
+    # -- SessionDirectory ------------------------------------------------------------
+
+    async def is_active(self, session_id: str) -> bool:
+        return self._registry.is_attached(session_id)
 
     # -- Lifecycle -------------------------------------------------------------------
 
@@ -236,6 +246,8 @@ class SessionService:
     async def _expire(self) -> None:
         for session_id in self._registry.expire(self._clock.monotonic()):
             await self._runtime.close_session(session_id)
+            for listener in self._end_listeners:
+                await listener(session_id)
 
     async def _sweep_forever(self) -> None:
         interval = min(max(self._limits.reconnect_ttl / 4, 0.05), 30.0)

@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from hexlit.domain.cookie_header import cookie_values
 from hexlit.domain.origin_policy import OriginPolicy
+from hexlit.domain.xsrf import XSRF_COOKIE, cookie_value_for
+from hexlit.ports.clock import Clock
+from hexlit.ports.cookies import Cookie
 from hexlit.ports.errors import NotFound
+from hexlit.ports.ids import IdSource
 from hexlit.ports.runtime import AppRuntime, Readiness
 from hexlit.ports.status import JsonValue
 
@@ -33,6 +38,16 @@ class HostConfig:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class XsrfCookiePolicy:
+    """How the `_streamlit_xsrf` cookie is handed out (`server.enableXsrfProtection`,
+    `server.xsrfCookieSameSite`; `secure` when serving HTTPS)."""
+
+    enabled: bool = True
+    same_site: str = "lax"
+    secure: bool = False
+
+
 class StatusService:
     """Implements `ServerStatus`."""
 
@@ -42,11 +57,17 @@ class StatusService:
         policy: OriginPolicy,
         host_config: HostConfig,
         script_health_enabled: bool,
+        xsrf: XsrfCookiePolicy,
+        clock: Clock,
+        ids: IdSource,
     ) -> None:
         self._runtime = runtime
         self._policy = policy
         self._host_config = host_config.as_json()
         self._script_health_enabled = script_health_enabled
+        self._xsrf = xsrf
+        self._clock = clock
+        self._ids = ids
 
     async def health(self) -> Readiness:
         return await self._runtime.readiness()
@@ -61,3 +82,23 @@ class StatusService:
 
     def cors_allow_origin(self, origin: str | None) -> str | None:
         return self._policy.cors_allow_origin(origin)
+
+    def xsrf_cookie(self, cookie_header: str | None) -> Cookie | None:
+        """The XSRF cookie: the same token as before (a new mask), else a fresh one.
+
+        Not HttpOnly (the frontend reads it), path `/`, `SameSite=None` forces `Secure`.
+        """
+        if not self._xsrf.enabled:
+            return None
+        value = cookie_value_for(
+            cookie_values(cookie_header, XSRF_COOKIE),
+            self._ids.random_bytes(16),
+            self._ids.random_bytes(4),
+            int(self._clock.now()),
+        )
+        same_site = _SAME_SITE[self._xsrf.same_site]
+        secure = self._xsrf.secure or same_site == "None"
+        return Cookie(XSRF_COOKIE, value, path="/", same_site=same_site, secure=secure)
+
+
+_SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}

@@ -6,8 +6,12 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    """A monotonic clock in seconds. Only differences between readings mean anything."""
+    """Time in seconds: a monotonic clock for ageing things, the wall clock for stamps."""
 
     def monotonic(self) -> float:
         """Seconds since an arbitrary fixed point; never goes backwards."""
+        ...
+
+    def now(self) -> float:
+        """Wall-clock time, seconds since the Unix epoch (for timestamps sent to clients)."""
         ...

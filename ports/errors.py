@@ -60,3 +60,11 @@ class RuntimeUnavailable(HexlitError):
 
 class ClientGone(HexlitError):
     """The client of a session is closed or cannot keep up; nothing more reaches it."""
+
+
+class RangeNotSatisfiable(HexlitError):
+    """A Range header that cannot be served for a resource of `size` bytes."""
+
+    def __init__(self, reason: str, size: int) -> None:
+        super().__init__(reason)
+        self.size = size

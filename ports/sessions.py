@@ -45,6 +45,12 @@ class SessionHandle(Protocol):
     def session_id(self) -> str: ...
 
 
+class SessionDirectory(Protocol):
+    """Which sessions are live on this server (the upload routes accept only those)."""
+
+    async def is_active(self, session_id: str) -> bool: ...
+
+
 class Sessions(Protocol):
     """The inbound port for browser sessions over a WebSocket."""
 

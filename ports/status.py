@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from hexlit.ports.cookies import Cookie
 from hexlit.ports.runtime import Readiness
 
 JsonValue = str | int | float | bool | None | list["JsonValue"] | Mapping[str, "JsonValue"]
@@ -30,4 +31,11 @@ class ServerStatus(Protocol):
 
     def cors_allow_origin(self, origin: str | None) -> str | None:
         """The `Access-Control-Allow-Origin` value for a request from `origin`, or None."""
+        ...
+
+    def xsrf_cookie(self, cookie_header: str | None) -> Cookie | None:
+        """The `_streamlit_xsrf` cookie the probes hand out (None when XSRF is off).
+
+        `cookie_header`: the request's raw `Cookie` header (an existing token is kept).
+        """
         ...

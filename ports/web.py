@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 from hexlit.ports.frontend import Frontend
 from hexlit.ports.lifecycle import Lifecycle
+from hexlit.ports.media import Media
 from hexlit.ports.metrics import Metrics
 from hexlit.ports.sessions import Sessions
 from hexlit.ports.status import ServerStatus
+from hexlit.ports.uploads import Uploads
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,4 +24,6 @@ class WebUseCases:
     status: ServerStatus
     lifecycle: Lifecycle
     metrics: Metrics
+    media: Media
+    uploads: Uploads
     frontend: Frontend | None

@@ -10,3 +10,6 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+    def now(self) -> float:
+        return time.time()

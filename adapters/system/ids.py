@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 
 class UuidIds:
-    """Implements `IdSource`: 36-character random (version 4) UUIDs."""
+    """Implements `IdSource`: random (version 4) UUIDs and `secrets` bytes."""
 
     def new_id(self) -> str:
         return str(uuid.uuid4())
+
+    def random_bytes(self, size: int) -> bytes:
+        return secrets.token_bytes(size)

@@ -12,11 +12,20 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from hexlit.adapters.web.status import http_status
-from hexlit.ports.errors import BadRequest, HexlitError, MethodNotAllowed, NotFound
+from hexlit.ports.cookies import Cookie
+from hexlit.ports.errors import (
+    BadRequest,
+    HexlitError,
+    MethodNotAllowed,
+    NotFound,
+    RangeNotSatisfiable,
+)
 from hexlit.ports.frontend import FileAnswer, Redirect
+from hexlit.ports.media import MediaAnswer
 from hexlit.ports.metrics import MetricFamily
 from hexlit.ports.runtime import Readiness
 from hexlit.ports.status import JsonValue
+from hexlit.ports.uploads import UploadCors
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -42,11 +51,32 @@ def _cors(allow_origin: str | None) -> Headers:
     return (("Access-Control-Allow-Origin", allow_origin),) if allow_origin else ()
 
 
-def probe(readiness: Readiness, allow_origin: str | None) -> WebResponse:
-    """`/_stcore/health` and `/_stcore/script-health-check`: 200 or 503, never cached."""
+def probe(readiness: Readiness, allow_origin: str | None, cookie: Cookie | None) -> WebResponse:
+    """`/_stcore/health` and `/_stcore/script-health-check`: 200 or 503, never cached.
+
+    Both answers carry the XSRF cookie: the frontend gets it here, before it uploads.
+    """
     status = 200 if readiness.ready else 503
-    headers = (("Content-Type", TEXT), NO_CACHE, *_cors(allow_origin))
+    headers = (("Content-Type", TEXT), NO_CACHE, *_cors(allow_origin), *_set_cookie(cookie))
     return WebResponse(status, headers, readiness.message.encode())
+
+
+def set_cookie_header(cookie: Cookie) -> str:
+    """A `Set-Cookie` value with the value written raw (Streamlit's frontend expects `|`)."""
+    parts = [f"{cookie.name}={cookie.value}", f"Path={cookie.path}"]
+    if cookie.max_age is not None:
+        parts.append(f"Max-Age={cookie.max_age}")
+    if cookie.same_site:
+        parts.append(f"SameSite={cookie.same_site}")
+    if cookie.secure:
+        parts.append("Secure")
+    if cookie.http_only:
+        parts.append("HttpOnly")
+    return "; ".join(parts)
+
+
+def _set_cookie(cookie: Cookie | None) -> Headers:
+    return (("Set-Cookie", set_cookie_header(cookie)),) if cookie else ()
 
 
 def preflight(allow_origin: str | None) -> WebResponse:
@@ -103,6 +133,45 @@ def metrics_preflight(allow_origin: str | None) -> WebResponse:
     return WebResponse(204, headers, b"")
 
 
+def upload_cors(cors: UploadCors) -> Headers:
+    """The upload routes' CORS headers (spec §1.3.7)."""
+    headers: list[tuple[str, str]] = [("Access-Control-Allow-Methods", "PUT, OPTIONS, DELETE")]
+    if cors.credentials:
+        headers += [
+            ("Access-Control-Allow-Headers", "X-Xsrftoken, Content-Type"),
+            ("Access-Control-Allow-Credentials", "true"),
+            ("Vary", "Origin"),
+        ]
+    else:
+        headers.append(("Access-Control-Allow-Headers", "Content-Type"))
+    return (*headers, *_cors(cors.allow_origin))
+
+
+def upload_done(cors: UploadCors) -> WebResponse:
+    """204 for a stored or deleted upload, and for the preflight."""
+    return WebResponse(204, upload_cors(cors), b"")
+
+
+def upload_failed(failure: HexlitError, cors: UploadCors) -> WebResponse:
+    answer = error(failure)
+    return WebResponse(answer.status, (*answer.headers, *upload_cors(cors)), answer.body)
+
+
+def media(answer: MediaAnswer, allow_origin: str | None) -> WebResponse:
+    """The head of a media answer; the body streams from `answer.body`."""
+    headers: list[tuple[str, str]] = [
+        ("Content-Type", answer.info.content_type),
+        ("Accept-Ranges", "bytes"),
+        ("Cache-Control", answer.cache_control),
+    ]
+    if answer.content_range:
+        headers.append(("Content-Range", answer.content_range))
+    if answer.disposition:
+        headers.append(("Content-Disposition", answer.disposition))
+    status = 206 if answer.content_range else 200
+    return WebResponse(status, (*headers, *_cors(allow_origin)), b"", length=answer.length)
+
+
 def framework_error(status: int) -> WebResponse:
     """An error the framework itself raised (no route, wrong method, a crash)."""
     if status == 404:
@@ -115,5 +184,7 @@ def framework_error(status: int) -> WebResponse:
 
 def error(failure: HexlitError, allow_origin: str | None = None) -> WebResponse:
     """A semantic error as a plain-text status with its (client-safe) reason."""
-    headers = (("Content-Type", TEXT), *_cors(allow_origin))
+    headers: Headers = (("Content-Type", TEXT), *_cors(allow_origin))
+    if isinstance(failure, RangeNotSatisfiable):
+        headers = (*headers, ("Content-Range", f"bytes */{failure.size}"))
     return WebResponse(http_status(failure), headers, failure.reason.encode())

@@ -17,6 +17,7 @@ HTTP_STATUS: Final[dict[type[errors.HexlitError], int]] = {
     errors.NotFound: 404,
     errors.MethodNotAllowed: 405,
     errors.PayloadTooLarge: 413,
+    errors.RangeNotSatisfiable: 416,
     errors.RuntimeUnavailable: 503,
 }
 

@@ -17,6 +17,10 @@ from typing import Any, TypeVar
 import pytest
 
 from hexlit.adapters.runtime.builtin import BuiltinRuntime
+from hexlit.adapters.storage.memory import MemoryMediaStore, MemoryUploadStore
+from hexlit.adapters.system.ids import UuidIds
+from hexlit.domain.media_service import MediaService
+from hexlit.domain.upload_service import UploadedFilesService
 from hexlit.ports.errors import ClientGone, MalformedFrame, RuntimeUnavailable
 from hexlit.ports.runtime import AppRuntime, ClientInfo, SessionStart
 
@@ -53,7 +57,9 @@ def make_streamlit(folder: Path) -> AppRuntime:
 
     script = folder / "app.py"
     script.write_text(APP)
-    return StreamlitRuntime(script, {"runner.postScriptGC": False}, keep_disconnected=120)
+    media = MediaService(MemoryMediaStore())
+    files = UploadedFilesService(MemoryUploadStore(), UuidIds())
+    return StreamlitRuntime(script, {"runner.postScriptGC": False}, 120, media, files)
 
 
 HARNESSES = {
@@ -192,9 +198,7 @@ def test_a_refusing_outbox_does_not_break_delivery(harness: Harness, tmp_path: P
     assert run(scenario, harness, tmp_path) >= 1
 
 
-def test_close_session_is_idempotent_and_ends_the_session(
-    harness: Harness, tmp_path: Path
-) -> None:
+def test_close_session_is_idempotent_and_ends_the_session(harness: Harness, tmp_path: Path) -> None:
     async def scenario(runtime: AppRuntime) -> list[bytes]:
         outbox = RecordingOutbox()
         await runtime.connect(start(), outbox)

@@ -17,16 +17,21 @@ from hexlit.ports.runtime import Outbox, Readiness, SessionStart
 class FakeClock:
     """A `Clock` whose time only moves when a test says so."""
 
+    EPOCH_OFFSET = 1_700_000_000.0
+
     def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
+        self.time = start
 
     def monotonic(self) -> float:
-        return self.now
+        return self.time
+
+    def now(self) -> float:
+        return self.EPOCH_OFFSET + self.time
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError("a monotonic clock never goes backwards")
-        self.now += seconds
+        self.time += seconds
 
 
 class SequentialIds:
@@ -40,6 +45,11 @@ class SequentialIds:
         new = f"{self._prefix}-{len(self.issued) + 1}"
         self.issued.append(new)
         return new
+
+    def random_bytes(self, size: int) -> bytes:
+        """Deterministic "random" bytes: a counter, repeated."""
+        self._draws = getattr(self, "_draws", 0) + 1
+        return bytes((self._draws + index) % 256 for index in range(size))
 
 
 @dataclass(slots=True)

@@ -18,22 +18,21 @@ from typing import Any
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.runtime import Runtime, RuntimeConfig, RuntimeState
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.runtime.memory_session_storage import MemorySessionStorage
-from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.runtime import RuntimeStoppedError
 from streamlit.web.cache_storage_manager_config import create_default_cache_storage_manager
 
+from hexlit.adapters.runtime.streamlit.bridges import MediaBridge, UploadBridge
 from hexlit.adapters.runtime.streamlit.client import OutboxClient
 from hexlit.adapters.runtime.streamlit.process import option, prepare_process
 from hexlit.ports.errors import ClientGone, MalformedFrame, RuntimeUnavailable
+from hexlit.ports.media import MediaLibrary
 from hexlit.ports.metrics import MetricFamily
 from hexlit.ports.runtime import Outbox, Readiness, SessionStart
+from hexlit.ports.uploads import UploadedFiles
 
 log = logging.getLogger("hexlit.runtime.streamlit")
 
-MEDIA_ENDPOINT = "/media"
-UPLOAD_ENDPOINT = "/_stcore/upload_file"
 DEBUG_MESSAGES = ("debug_disconnect_websocket", "debug_shutdown_runtime")
 SCRIPT_THREAD = "ScriptRunner.scriptThread"
 SCRIPT_THREAD_GRACE = 5.0
@@ -54,8 +53,15 @@ class StreamlitRuntime:
     """
 
     def __init__(
-        self, script_path: Path, options: Mapping[str, Any], keep_disconnected: float
+        self,
+        script_path: Path,
+        options: Mapping[str, Any],
+        keep_disconnected: float,
+        media: MediaLibrary,
+        uploads: UploadedFiles,
     ) -> None:
+        self._media = media
+        self._uploads = uploads
         self._script = script_path
         self._options = dict(options)
         self._keep_disconnected = keep_disconnected
@@ -68,8 +74,8 @@ class StreamlitRuntime:
         self._runtime = Runtime(
             RuntimeConfig(
                 script_path=str(self._script.resolve()),
-                media_file_storage=MemoryMediaFileStorage(MEDIA_ENDPOINT),
-                uploaded_file_manager=MemoryUploadedFileManager(UPLOAD_ENDPOINT),
+                media_file_storage=MediaBridge(self._media),
+                uploaded_file_manager=UploadBridge(self._uploads),
                 cache_storage_manager=create_default_cache_storage_manager(),
                 session_storage=MemorySessionStorage(ttl_seconds=int(self._keep_disconnected)),
             )

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.starlette.frontend import frontend_routes
+from hexlit.adapters.web.starlette.media import media_endpoint
 from hexlit.adapters.web.starlette.probes import (
     host_config_endpoint,
     metrics_endpoint,
@@ -21,6 +22,7 @@ from hexlit.adapters.web.starlette.probes import (
 )
 from hexlit.adapters.web.starlette.render import to_response
 from hexlit.adapters.web.starlette.stream import stream_endpoint
+from hexlit.adapters.web.starlette.uploads import upload_endpoint
 from hexlit.ports.web import WebUseCases
 
 PROBE_METHODS = ["GET", "HEAD", "OPTIONS"]
@@ -39,6 +41,16 @@ def make_routes(use_cases: WebUseCases, settings: WebSettings) -> list[BaseRoute
             f"{base}/_stcore/metrics",
             metrics_endpoint(status, use_cases.metrics),
             methods=["GET", "OPTIONS"],
+        ),
+        Route(
+            f"{base}/media/{{name}}",
+            media_endpoint(use_cases.media, status),
+            methods=["GET", "HEAD", "OPTIONS"],
+        ),
+        Route(
+            f"{base}/_stcore/upload_file/{{session_id}}/{{file_id}}",
+            upload_endpoint(use_cases.uploads),
+            methods=["PUT", "DELETE", "OPTIONS"],
         ),
         WebSocketRoute(f"{base}/_stcore/stream", stream_endpoint(use_cases.sessions)),
         Route(f"{base}/_stcore/stream", _not_an_upgrade, methods=["GET", "HEAD"]),

@@ -28,7 +28,8 @@ def probe_endpoint(status: ServerStatus, check: Callable[[], Awaitable[Readiness
             readiness = await check()
         except HexlitError as failure:
             return to_response(responses.error(failure, allow), request.method)
-        return to_response(responses.probe(readiness, allow), request.method)
+        cookie = status.xsrf_cookie(request.headers.get("cookie"))
+        return to_response(responses.probe(readiness, allow, cookie), request.method)
 
     return endpoint
 

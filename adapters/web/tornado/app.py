@@ -10,9 +10,11 @@ from tornado.log import access_log
 
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.tornado.frontend import FrontendHandler
+from hexlit.adapters.web.tornado.media import MediaHandler
 from hexlit.adapters.web.tornado.probes import HostConfigHandler, MetricsHandler, ProbeHandler
 from hexlit.adapters.web.tornado.render import NotFoundHandler
 from hexlit.adapters.web.tornado.stream import StreamHandler
+from hexlit.adapters.web.tornado.uploads import UploadHandler
 from hexlit.ports.lifecycle import Lifecycle
 from hexlit.ports.web import WebUseCases
 
@@ -47,6 +49,12 @@ def make_handlers(use_cases: WebUseCases, settings: WebSettings) -> list[Any]:
             rf"{base}/_stcore/metrics",
             MetricsHandler,
             {"status": status, "metrics": use_cases.metrics},
+        ),
+        (rf"{base}/media/([^/]+)", MediaHandler, {"status": status, "media": use_cases.media}),
+        (
+            rf"{base}/_stcore/upload_file/([^/]+)/([^/]+)",
+            UploadHandler,
+            {"status": status, "uploads": use_cases.uploads},
         ),
         (rf"{base}/_stcore/stream", StreamHandler, stream),
     ]

@@ -27,7 +27,8 @@ class ProbeHandler(WebResponseHandler):
         except HexlitError as failure:
             self.write_response(responses.error(failure, self.allow_origin()))
             return
-        self.write_response(responses.probe(readiness, self.allow_origin()))
+        cookie = self._status.xsrf_cookie(self.request.headers.get("Cookie"))
+        self.write_response(responses.probe(readiness, self.allow_origin(), cookie))
 
     async def head(self) -> None:
         await self.get()

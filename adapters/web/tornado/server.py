@@ -13,16 +13,19 @@ from hexlit.adapters.web.sockets import bind_socket, bound_port, tls_context
 from hexlit.adapters.web.tornado.app import HexlitApplication
 
 CLOSE_TIMEOUT = 5.0
+BUFFERED_BODY_LIMIT = 1024 * 1024
+"""Tornado buffers request bodies whole: 1 MiB for every route but uploads, which stream
+(and raise the cap for themselves, bounded by the upload rules instead)."""
 
 
 class TornadoServer:
     """A running Tornado `HTTPServer`; `start` returns once it listens and the core runs."""
 
-    def __init__(self, app: HexlitApplication, bind: BindSettings, max_body_bytes: int) -> None:
+    def __init__(self, app: HexlitApplication, bind: BindSettings) -> None:
         self._app = app
         self._bind = bind
         self._server = HTTPServer(
-            app, max_buffer_size=max_body_bytes, xheaders=False, ssl_options=tls_context(bind)
+            app, max_body_size=BUFFERED_BODY_LIMIT, xheaders=False, ssl_options=tls_context(bind)
         )
         self._socket: socket.socket | None = None
 
