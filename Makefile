@@ -39,7 +39,7 @@ browser:
 		timeout 600 apt-get update -qq && timeout 900 apt-get install -y -qq chromium; }
 
 pytest: browser
-	$(BIN)/python -m pytest -m "not media and not component"
+	$(BIN)/python -m pytest -m "not component"
 
 e2e: install browser
 	$(BIN)/python -m pytest tests/e2e

@@ -31,18 +31,24 @@ class MediaService:
         self._store = store
         self.bytes_served = 0
 
-    def media_id(self, data: bytes, content_type: str, filename: str | None) -> str:
+    def media_id(
+        self, data: bytes, content_type: str, kind: MediaKind, filename: str | None
+    ) -> str:
+        """A hash of everything the answer depends on. The kind is part of it: the same
+        bytes shown inline and offered as a download are two answers (Streamlit keys
+        them alike, so the second one is served with the first one's headers)."""
         digest = hashlib.blake2b(digest_size=16)
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
         digest.update(b"\0" + content_type.encode("utf-8", "replace"))
         digest.update(b"\0" + (filename or "").encode("utf-8", "replace"))
+        digest.update(b"\0" + kind.value.encode())
         return digest.hexdigest()
 
     async def add(
         self, data: bytes, content_type: str, kind: MediaKind, filename: str | None
     ) -> str:
-        media_id = self.media_id(data, content_type, filename)
+        media_id = self.media_id(data, content_type, kind, filename)
         await self._store.put(MediaInfo(media_id, len(data), content_type, kind, filename), data)
         return media_id
 

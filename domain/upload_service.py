@@ -96,6 +96,8 @@ class UploadService:
         self._policy = policy
         self._limits = limits
         self.bytes_received = 0
+        self.uploads_completed = 0
+        self.uploads_aborted = 0
 
     async def begin(self, request: UploadRequest) -> _Upload:
         self._check_xsrf(request)
@@ -201,6 +203,7 @@ class _Upload:
             )
             self._finished = True
             self._service.bytes_received += self._file_bytes
+            self._service.uploads_completed += 1
         except BaseException:
             await self.abort()
             raise
@@ -209,3 +212,4 @@ class _Upload:
         if not self._finished:
             self._finished = True
             await self._writer.abort()
+            self._service.uploads_aborted += 1

@@ -70,7 +70,9 @@ class MediaStore(Protocol):
 class MediaLibrary(Protocol):
     """The runtime's side: register media and get the URL the frontend will fetch."""
 
-    def media_id(self, data: bytes, content_type: str, filename: str | None) -> str:
+    def media_id(
+        self, data: bytes, content_type: str, kind: MediaKind, filename: str | None
+    ) -> str:
         """The id `data` is stored under: the same content always gets the same id."""
         ...
 

@@ -86,7 +86,7 @@ class MediaBridge(MediaFileStorage):
     ) -> str:
         data = _read(path_or_data)
         hexlit_kind = MediaKind(kind.value)
-        media_id = self._library.media_id(data, mimetype, filename)
+        media_id = self._library.media_id(data, mimetype, hexlit_kind, filename)
         self._extensions[media_id] = get_extension_for_mimetype(mimetype)
         add = self._library.add(data, mimetype, hexlit_kind, filename)
         if self._loop.on_loop_thread():

@@ -43,7 +43,7 @@ def make_routes(use_cases: WebUseCases, settings: WebSettings) -> list[BaseRoute
             methods=["GET", "OPTIONS"],
         ),
         Route(
-            f"{base}/media/{{name}}",
+            f"{base}/media/{{name:path}}",
             media_endpoint(use_cases.media, status),
             methods=["GET", "HEAD", "OPTIONS"],
         ),

@@ -37,6 +37,8 @@ def upload_endpoint(uploads: Uploads) -> Callable[[Request], Awaitable[Response]
                 await uploads.delete(upload_request(request))
         except HexlitError as failure:
             return to_response(responses.upload_failed(failure, cors))
+        except ClientDisconnect:  # aborted already; nobody is left to answer
+            return Response(status_code=400)
         return to_response(responses.upload_done(cors))
 
     return endpoint

@@ -50,7 +50,7 @@ def make_handlers(use_cases: WebUseCases, settings: WebSettings) -> list[Any]:
             MetricsHandler,
             {"status": status, "metrics": use_cases.metrics},
         ),
-        (rf"{base}/media/([^/]+)", MediaHandler, {"status": status, "media": use_cases.media}),
+        (rf"{base}/media/(.+)", MediaHandler, {"status": status, "media": use_cases.media}),
         (
             rf"{base}/_stcore/upload_file/([^/]+)/([^/]+)",
             UploadHandler,

@@ -1,0 +1,132 @@
+"""`GET/HEAD /media/{file}`: whole files, byte ranges, attachments, on every stack."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.support.files import LiveSession, live_session
+from tests.support.server import ServerUnderTest
+
+TIMEOUT = 10.0
+SIZE = 1000
+
+
+def expected(size: int = SIZE) -> bytes:
+    """The bytes the built-in app generates for `media ... SIZE ...`."""
+    return bytes(index % 251 for index in range(size))
+
+
+def add_media(session: LiveSession, kind: str = "media", size: int = SIZE, name: str = "") -> str:
+    (reply,) = session.command(f"media {kind} {size} video/mp4 {name}".strip())
+    assert reply.startswith("media /media/")
+    return reply.split()[1]
+
+
+def get(server: ServerUnderTest, path: str, method: str = "GET", **headers: str) -> httpx.Response:
+    return httpx.request(method, server.url(path), headers=headers, timeout=TIMEOUT)
+
+
+def test_whole_file(server: ServerUnderTest) -> None:
+    with live_session(server) as session:
+        response = get(server, add_media(session))
+    assert response.status_code == 200
+    assert response.content == expected()
+    assert response.headers["content-type"] == "video/mp4"
+    assert response.headers["accept-ranges"] == "bytes"
+    assert response.headers["content-length"] == str(SIZE)
+    assert "content-disposition" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("header", "start", "end"),
+    [
+        ("bytes=10-19", 10, 19),
+        ("bytes=990-", 990, 999),
+        ("bytes=-5", 995, 999),
+        ("bytes=0-5000", 0, 999),
+    ],
+)
+def test_single_ranges_are_206(server: ServerUnderTest, header: str, start: int, end: int) -> None:
+    with live_session(server) as session:
+        response = get(server, add_media(session), Range=header)
+    assert response.status_code == 206
+    assert response.content == expected()[start : end + 1]
+    assert response.headers["content-range"] == f"bytes {start}-{end}/{SIZE}"
+    assert response.headers["content-length"] == str(end - start + 1)
+
+
+@pytest.mark.parametrize(
+    "header", ["bytes=1000-", "bytes=5-2", "bytes=0-1,5-6", "items=0-1", "bytes=x"]
+)
+def test_unsatisfiable_ranges_are_416(server: ServerUnderTest, header: str) -> None:
+    with live_session(server) as session:
+        response = get(server, add_media(session), Range=header)
+    assert response.status_code == 416
+    assert response.headers["content-range"] == f"bytes */{SIZE}"
+
+
+def test_head_has_headers_and_no_body(server: ServerUnderTest) -> None:
+    with live_session(server) as session:
+        response = get(server, add_media(session), "HEAD")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-length"] == str(SIZE)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["0" * 32 + ".mp4", "nope", "..%2f..%2fetc%2fpasswd", "%2e%2e", "A" * 32 + ".bin"],
+)
+def test_unknown_or_odd_names_are_404(server: ServerUnderTest, name: str) -> None:
+    response = get(server, f"/media/{name}")
+    assert (response.status_code, response.text) == (404, "File not found")
+
+
+def test_downloads_are_attachments_with_an_encoded_name(server: ServerUnderTest) -> None:
+    with live_session(server) as session:
+        ascii_download = get(server, add_media(session, "downloadable", name="report.csv"))
+        unicode_download = get(server, add_media(session, "downloadable", name='ré "x".txt'))
+        nameless = get(server, add_media(session, "downloadable"))
+    assert ascii_download.headers["content-disposition"] == 'attachment; filename="report.csv"'
+    assert unicode_download.headers["content-disposition"] == (
+        "attachment; filename*=utf-8''" + quote('ré "x".txt', safe="")
+    )
+    assert (
+        nameless.headers["content-disposition"] == 'attachment; filename="streamlit_download.mp4"'
+    )
+
+
+def test_forgotten_media_is_404(server: ServerUnderTest) -> None:
+    with live_session(server) as session:
+        url = add_media(session, size=321)
+        assert get(server, url).status_code == 200
+        media_id = url.rsplit("/", 1)[1].split(".")[0]
+        session.command(f"forget {media_id}")
+        assert get(server, url).status_code == 404
+
+
+def test_media_preflight(server: ServerUnderTest) -> None:
+    with live_session(server) as session:
+        assert get(server, add_media(session), "OPTIONS").status_code == 204
+
+
+def test_health_hands_out_the_xsrf_cookie_and_keeps_its_token(server: ServerUnderTest) -> None:
+    from hexlit.domain.xsrf import decode_token
+
+    first = get(server, "/_stcore/health")
+    cookie = first.headers["set-cookie"]
+    assert cookie.startswith("_streamlit_xsrf=2|")
+    assert "Path=/" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "HttpOnly" not in cookie
+    value = first.cookies["_streamlit_xsrf"]
+    again = get(server, "/_stcore/health", Cookie=f"_streamlit_xsrf={value}")
+    renewed = again.cookies["_streamlit_xsrf"]
+    old, new = decode_token(value), decode_token(renewed)
+    assert old is not None
+    assert new is not None
+    assert (new.token, new.timestamp) == (old.token, old.timestamp)
+    assert renewed != value  # a fresh mask each time
