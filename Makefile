@@ -39,7 +39,7 @@ browser:
 		timeout 600 apt-get update -qq && timeout 900 apt-get install -y -qq chromium; }
 
 pytest: browser
-	$(BIN)/python -m pytest -m "not component"
+	$(BIN)/python -m pytest
 
 e2e: install browser
 	$(BIN)/python -m pytest tests/e2e

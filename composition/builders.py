@@ -11,9 +11,11 @@ from typing import Any
 
 from hexlit.adapters.web.settings import BindSettings, WebSettings
 from hexlit.composition.settings import ConfigError
+from hexlit.domain.file_routes import AppStaticService
 from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.session_service import SessionService
 from hexlit.domain.upload_service import UploadedFilesService, UploadLimits, UploadService
+from hexlit.ports.components import FileTree
 from hexlit.ports.media import MediaLibrary, MediaStore
 from hexlit.ports.runtime import AppRuntime
 from hexlit.ports.uploads import UploadedFiles, UploadStore
@@ -145,3 +147,12 @@ def build_upload_store(kind: str, folder: Path) -> UploadStore:
     from hexlit.adapters.storage.memory import MemoryUploadStore
 
     return MemoryUploadStore()
+
+
+def build_app_static(
+    app: str, kind: str, enabled: bool, files: FileTree
+) -> AppStaticService | None:
+    """`server.enableStaticServing`: the `static/` folder beside the app script."""
+    if not enabled or kind != "streamlit":
+        return None
+    return AppStaticService(str(Path(app).resolve().parent / "static"), files)

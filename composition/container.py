@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from hexlit.adapters.assets.filesystem import FolderAssets
+from hexlit.adapters.assets.filesystem import FolderAssets, FolderTree
 from hexlit.adapters.system.clock import SystemClock
 from hexlit.adapters.system.ids import UuidIds
 from hexlit.composition import slices
 from hexlit.composition.builders import (
+    build_app_static,
     build_builtin_runtime,
     build_media_store,
     build_starlette_app,
@@ -27,6 +28,7 @@ from hexlit.composition.builders import (
     streamlit_frontend_root,
 )
 from hexlit.composition.settings import LoadedConfig
+from hexlit.domain.file_routes import ComponentService
 from hexlit.domain.media_service import MediaService
 from hexlit.domain.metrics_service import MetricsService
 from hexlit.domain.session_service import SessionService
@@ -110,6 +112,16 @@ class Container(containers.DeclarativeContainer):
 
     metrics = providers.Singleton(MetricsService, source=runtime, sessions=sessions)
 
+    file_tree = providers.Singleton(FolderTree)
+    components = providers.Singleton(ComponentService, registry=runtime, files=file_tree)
+    app_static = providers.Singleton(
+        build_app_static,
+        config.app,
+        runtime_kind_of_app,
+        config.server.enableStaticServing,
+        file_tree,
+    )
+
     use_cases = providers.Singleton(
         WebUseCases,
         sessions=sessions,
@@ -119,6 +131,8 @@ class Container(containers.DeclarativeContainer):
         media=media,
         uploads=uploads,
         frontend=frontend,
+        components=components,
+        app_static=app_static,
     )
     web_app = providers.Selector(
         config.hexlit.web,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hexlit.ports.components import AppStatic, Components
 from hexlit.ports.frontend import Frontend
 from hexlit.ports.lifecycle import Lifecycle
 from hexlit.ports.media import Media
@@ -27,3 +28,6 @@ class WebUseCases:
     media: Media
     uploads: Uploads
     frontend: Frontend | None
+    components: Components
+    app_static: AppStatic | None
+    """None unless `server.enableStaticServing` is on."""

@@ -68,3 +68,21 @@ class FolderAssets:
             return None
         relative = real.relative_to(self._root).as_posix()
         return Asset(relative, info.st_size, guess_content_type(relative))
+
+
+class FolderTree:
+    """Implements `FileTree`: a `FolderAssets` per root, made on first use."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, FolderAssets] = {}
+
+    def _folder(self, root: str) -> FolderAssets:
+        if root not in self._folders:
+            self._folders[root] = FolderAssets(Path(root))
+        return self._folders[root]
+
+    async def stat(self, root: str, path: str) -> Asset | None:
+        return await self._folder(root).stat(path)
+
+    async def read(self, root: str, asset: Asset) -> bytes:
+        return await self._folder(root).read(asset)

@@ -124,6 +124,10 @@ class BuiltinRuntime:
     async def close_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
 
+    def component_path(self, name: str) -> str | None:
+        """`ComponentRegistry`: the built-in apps declare no components."""
+        return None
+
     async def metric_families(self, names: Sequence[str] | None) -> list[MetricFamily]:
         """`MetricsSource`: one gauge, the sessions this runtime holds."""
         if names is not None and "builtin_sessions" not in names:

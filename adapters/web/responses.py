@@ -102,6 +102,30 @@ def file(answer: FileAnswer) -> WebResponse:
     return WebResponse(200, headers, answer.body, length=answer.asset.size)
 
 
+def component_file(answer: FileAnswer, allow_origin: str | None) -> WebResponse:
+    """A custom component's file: its type, its cache policy, the standard CORS answer."""
+    rendered = file(answer)
+    return WebResponse(
+        200, (*rendered.headers, *_cors(allow_origin)), answer.body, answer.asset.size
+    )
+
+
+def app_static_file(answer: FileAnswer) -> WebResponse:
+    """An app static file: any origin may load it (component iframes do), never sniffed."""
+    rendered = file(answer)
+    extra = (("Access-Control-Allow-Origin", "*"), ("X-Content-Type-Options", "nosniff"))
+    return WebResponse(200, (*rendered.headers, *extra), answer.body, answer.asset.size)
+
+
+def app_static_preflight() -> WebResponse:
+    headers = (
+        ("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Allow-Methods", "GET, OPTIONS"),
+        ("Access-Control-Allow-Headers", "Content-Type"),
+    )
+    return WebResponse(204, headers, b"")
+
+
 def redirect(answer: Redirect) -> WebResponse:
     """301, or 308 when the client must repeat its method; never cached."""
     status = 308 if answer.keep_method else 301

@@ -180,6 +180,13 @@ class StreamlitRuntime:
                 )
         return families
 
+    def component_path(self, name: str) -> str | None:
+        """`ComponentRegistry`: the folder of a v1 component the app declared."""
+        if self._runtime is None:
+            return None
+        path: str | None = self._runtime.component_registry.get_component_path(name)
+        return path
+
     def _debug(self, kind: str | None, runtime: Runtime) -> None:
         """The frontend's e2e hooks, honoured only in development or e2e-test mode."""
         if not (option("global.developmentMode") or option("global.e2eTest")):

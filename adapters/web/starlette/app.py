@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.settings import WebSettings
+from hexlit.adapters.web.starlette.files import app_static_endpoint, component_endpoint
 from hexlit.adapters.web.starlette.frontend import frontend_routes
 from hexlit.adapters.web.starlette.media import media_endpoint
 from hexlit.adapters.web.starlette.probes import (
@@ -52,6 +53,11 @@ def make_routes(use_cases: WebUseCases, settings: WebSettings) -> list[BaseRoute
             upload_endpoint(use_cases.uploads),
             methods=["PUT", "DELETE", "OPTIONS"],
         ),
+        Route(
+            f"{base}/component/{{name}}/{{path:path}}",
+            component_endpoint(use_cases.components, status),
+            methods=["GET", "HEAD", "OPTIONS"],
+        ),
         WebSocketRoute(f"{base}/_stcore/stream", stream_endpoint(use_cases.sessions)),
         Route(f"{base}/_stcore/stream", _not_an_upgrade, methods=["GET", "HEAD"]),
     ]
@@ -61,6 +67,14 @@ def make_routes(use_cases: WebUseCases, settings: WebSettings) -> list[BaseRoute
                 f"{base}/_stcore/script-health-check",
                 probe_endpoint(status, status.script_health),
                 methods=PROBE_METHODS,
+            )
+        )
+    if use_cases.app_static is not None:
+        routes.append(
+            Route(
+                f"{base}/app/static/{{path:path}}",
+                app_static_endpoint(use_cases.app_static),
+                methods=["GET", "HEAD", "OPTIONS"],
             )
         )
     if use_cases.frontend is not None:

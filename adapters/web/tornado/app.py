@@ -9,6 +9,7 @@ import tornado.web
 from tornado.log import access_log
 
 from hexlit.adapters.web.settings import WebSettings
+from hexlit.adapters.web.tornado.files import AppStaticHandler, ComponentHandler
 from hexlit.adapters.web.tornado.frontend import FrontendHandler
 from hexlit.adapters.web.tornado.media import MediaHandler
 from hexlit.adapters.web.tornado.probes import HostConfigHandler, MetricsHandler, ProbeHandler
@@ -56,11 +57,19 @@ def make_handlers(use_cases: WebUseCases, settings: WebSettings) -> list[Any]:
             UploadHandler,
             {"status": status, "uploads": use_cases.uploads},
         ),
+        (
+            rf"{base}/component/([^/]+)/?(.*)",
+            ComponentHandler,
+            {"status": status, "components": use_cases.components},
+        ),
         (rf"{base}/_stcore/stream", StreamHandler, stream),
     ]
     if settings.script_health_check:
         check = {"status": status, "check": status.script_health}
         handlers.append((rf"{base}/_stcore/script-health-check", ProbeHandler, check))
+    if use_cases.app_static is not None:
+        deps = {"status": status, "app_static": use_cases.app_static}
+        handlers.append((rf"{base}/app/static/(.*)", AppStaticHandler, deps))
     if use_cases.frontend is not None:
         deps = {"status": status, "frontend": use_cases.frontend}
         handlers.append((rf"{base}(/.*)?", FrontendHandler, deps))

@@ -1,0 +1,50 @@
+"""`/component/{name}/{path}` and `/app/static/{path}`: files from the app's folders."""
+
+from __future__ import annotations
+
+from hexlit.adapters.web import responses
+from hexlit.adapters.web.tornado.render import WebResponseHandler
+from hexlit.ports.components import AppStatic, Components
+from hexlit.ports.errors import HexlitError
+from hexlit.ports.status import ServerStatus
+
+
+class ComponentHandler(WebResponseHandler):
+    def initialize(self, status: ServerStatus, components: Components) -> None:  # type: ignore[override]
+        super().initialize(status)
+        self._components = components
+
+    async def get(self, name: str, path: str = "") -> None:
+        allow = self.allow_origin()
+        try:
+            answer = await self._components.get(name, path or "", self.request.method == "HEAD")
+        except HexlitError as failure:
+            self.write_response(responses.error(failure, allow))
+            return
+        self.write_response(responses.component_file(answer, allow))
+
+    async def head(self, name: str, path: str = "") -> None:
+        await self.get(name, path)
+
+    def options(self, name: str, path: str = "") -> None:
+        self.write_response(responses.preflight(self.allow_origin()))
+
+
+class AppStaticHandler(WebResponseHandler):
+    def initialize(self, status: ServerStatus, app_static: AppStatic) -> None:  # type: ignore[override]
+        super().initialize(status)
+        self._app_static = app_static
+
+    async def get(self, path: str) -> None:
+        try:
+            answer = await self._app_static.get(path, self.request.method == "HEAD")
+        except HexlitError as failure:
+            self.write_response(responses.error(failure, "*"))
+            return
+        self.write_response(responses.app_static_file(answer))
+
+    async def head(self, path: str) -> None:
+        await self.get(path)
+
+    def options(self, path: str) -> None:
+        self.write_response(responses.app_static_preflight())

@@ -1,0 +1,58 @@
+"""Custom component files and app static files: lookup rules, once for both stacks.
+
+Both refuse unsafe paths before touching the file system (400) and serve only what the
+`FileTree` finds inside the root (404 otherwise, symlinks included). Components answer
+`no-cache` for HTML and `public` for the rest (spec §1.3.8); app static files are capped
+at 200 MiB and served with `nosniff` by the web layer (spec §1.3.9).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from hexlit.domain.safe_path import is_unsafe_path
+from hexlit.ports.components import ComponentRegistry, FileTree
+from hexlit.ports.errors import BadRequest, NotFound
+from hexlit.ports.frontend import FileAnswer
+
+MAX_APP_STATIC_BYTES: Final = 200 * 1024 * 1024
+
+
+class ComponentService:
+    """Implements `Components`."""
+
+    def __init__(self, registry: ComponentRegistry, files: FileTree) -> None:
+        self._registry = registry
+        self._files = files
+
+    async def get(self, name: str, path: str, head: bool) -> FileAnswer:
+        root = self._registry.component_path(name)
+        if root is None:
+            raise NotFound("Component not found")
+        if path and is_unsafe_path(path):
+            raise BadRequest("Bad Request")
+        asset = await self._files.stat(root, path) if path else None
+        if asset is None:
+            raise NotFound("read error")
+        cache = "no-cache" if path.endswith(".html") else "public"
+        body = b"" if head else await self._files.read(root, asset)
+        return FileAnswer(asset, body, cache)
+
+
+class AppStaticService:
+    """Implements `AppStatic` for the app's `static/` folder."""
+
+    def __init__(self, root: str, files: FileTree) -> None:
+        self._root = root
+        self._files = files
+
+    async def get(self, path: str, head: bool) -> FileAnswer:
+        if not path or is_unsafe_path(path):
+            raise BadRequest("Bad Request") if path else NotFound("File not found")
+        asset = await self._files.stat(self._root, path)
+        if asset is None:
+            raise NotFound("File not found")
+        if asset.size > MAX_APP_STATIC_BYTES:
+            raise NotFound("File is too large")
+        body = b"" if head else await self._files.read(self._root, asset)
+        return FileAnswer(asset, body, "no-cache")

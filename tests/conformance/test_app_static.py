@@ -1,0 +1,94 @@
+"""`/app/static/...` (`server.enableStaticServing`) with the Streamlit runtime, every stack.
+
+Streamlit's `Runtime` is one per process, so each stack's server is started and stopped
+in turn (module scope), in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.support.server import ServerUnderTest
+
+TIMEOUT = 10.0
+
+
+@pytest.fixture(scope="module")
+def app_server(stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerUnderTest]:
+    folder = tmp_path_factory.mktemp(f"app-{stack}")
+    (folder / "app.py").write_text("import streamlit as st\nst.write('static test')\n")
+    static = folder / "static"
+    static.mkdir()
+    (static / "hello.txt").write_text("hello static")
+    (static / "page.html").write_text("<script>alert(1)</script>")
+    (static / "nested").mkdir()
+    (static / "nested" / "data.json").write_text('{"a": 1}')
+    (folder / "secret.txt").write_text("outside the static folder")
+    os.symlink(folder / "secret.txt", static / "escape.txt")
+    options = {"server.enableStaticServing": True, "runner.postScriptGC": False}
+    with ServerUnderTest(stack, options, app=str(folder / "app.py")) as running:
+        yield running
+
+
+def get(server: ServerUnderTest, path: str, method: str = "GET") -> httpx.Response:
+    return httpx.request(method, server.url(path), timeout=TIMEOUT)
+
+
+def raw_status(server: ServerUnderTest, raw_path: str) -> int:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+        sock.sendall(f"GET {raw_path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        return int(sock.makefile("rb").readline().split()[1])
+
+
+def test_files_are_served_with_nosniff_and_any_origin(app_server: ServerUnderTest) -> None:
+    response = get(app_server, "/app/static/hello.txt")
+    assert (response.status_code, response.text) == (200, "hello static")
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["access-control-allow-origin"] == "*"
+    nested = get(app_server, "/app/static/nested/data.json")
+    assert nested.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "path", ["/app/static/missing.txt", "/app/static/nested", "/app/static/escape.txt"]
+)
+def test_missing_folders_and_escaping_symlinks_are_404(
+    app_server: ServerUnderTest, path: str
+) -> None:
+    assert get(app_server, path).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        "/app/static/..%2fsecret.txt",
+        "/app/static/%2e%2e/secret.txt",
+        "/app/static/a%00b",
+        "/app/static/%5c..%5csecret.txt",
+    ],
+)
+def test_traversal_is_400(app_server: ServerUnderTest, raw_path: str) -> None:
+    assert raw_status(app_server, raw_path) == 400
+
+
+def test_preflight(app_server: ServerUnderTest) -> None:
+    response = get(app_server, "/app/static/hello.txt", "OPTIONS")
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-methods"] == "GET, OPTIONS"
+
+
+def test_unknown_components_are_404(app_server: ServerUnderTest) -> None:
+    response = get(app_server, "/component/nope/index.html")
+    assert (response.status_code, response.text) == (404, "Component not found")
+
+
+def test_the_streamlit_frontend_is_served(app_server: ServerUnderTest) -> None:
+    response = get(app_server, "/")
+    assert response.status_code == 200
+    assert "<title>Streamlit</title>" in response.text
