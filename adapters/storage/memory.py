@@ -51,7 +51,8 @@ class _MemoryWriter:
         self._buffer += chunk
 
     async def commit(self, file: UploadedFile) -> None:
-        self._store._files[self._key] = (file, bytes(self._buffer))
+        # Kept as the bytearray it was written into: a copy here would double the peak.
+        self._store._files[self._key] = (file, self._buffer)
         self._done = True
         self._buffer = bytearray()
 
@@ -64,7 +65,7 @@ class MemoryUploadStore:
     """Implements `UploadStore`."""
 
     def __init__(self) -> None:
-        self._files: dict[tuple[str, str], tuple[UploadedFile, bytes]] = {}
+        self._files: dict[tuple[str, str], tuple[UploadedFile, bytearray]] = {}
 
     @property
     def stored_bytes(self) -> int:
@@ -74,7 +75,8 @@ class MemoryUploadStore:
         return _MemoryWriter(self, (session_id, file_id))
 
     async def get(self, session_id: str, file_id: str) -> tuple[UploadedFile, bytes] | None:
-        return self._files.get((session_id, file_id))
+        found = self._files.get((session_id, file_id))
+        return (found[0], bytes(found[1])) if found else None
 
     async def delete(self, session_id: str, file_id: str) -> None:
         self._files.pop((session_id, file_id), None)
