@@ -84,13 +84,8 @@ def start(target: str, port: int, store_dir: str) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"{target} did not start")
 
 
-def open_session(port: int, xsrf: str):  # type: ignore[no-untyped-def]
-    ws = connect(
-        f"ws://127.0.0.1:{port}/_stcore/stream",
-        subprotocols=["streamlit", xsrf],
-        open_timeout=30,
-        max_size=None,
-    )  # type: ignore[list-item]
+def run_app(ws: ClientConnection) -> tuple[str, str]:
+    """Run the script once; return the session id and the download's media URL."""
     rerun = BackMsg()
     rerun.rerun_script.query_string = ""
     ws.send(rerun.SerializeToString())
