@@ -114,3 +114,21 @@ def test_double_encoded_traversal_is_just_a_missing_page(server: ServerUnderTest
     index = request(server, "GET", "/").text
     response = request(server, "GET", "/%252e%252e/%252e%252e/etc/passwd")
     assert (response.status_code, response.text) == (200, index)
+
+
+def test_page_fallbacks_are_gzipped_but_root_and_bundles_are_not(server: ServerUnderTest) -> None:
+    gzip_ok = {"Accept-Encoding": "gzip"}
+    page = request(server, "GET", "/page2", headers=gzip_ok)
+    root = request(server, "GET", "/", headers=gzip_ok)
+    bundle = request(server, "GET", ASSET, headers=gzip_ok)
+    assert page.headers["content-encoding"] == "gzip"
+    assert page.headers["vary"] == "Accept-Encoding"
+    assert page.text == root.text  # httpx decodes: the same document either way
+    assert "content-encoding" not in root.headers
+    assert "content-encoding" not in bundle.headers
+
+
+def test_no_gzip_unless_accepted(server: ServerUnderTest) -> None:
+    for accept in ("identity", "gzip;q=0", "br"):
+        response = request(server, "GET", "/page2", headers={"Accept-Encoding": accept})
+        assert "content-encoding" not in response.headers

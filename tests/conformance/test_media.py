@@ -130,3 +130,11 @@ def test_health_hands_out_the_xsrf_cookie_and_keeps_its_token(server: ServerUnde
     assert new is not None
     assert (new.token, new.timestamp) == (old.token, old.timestamp)
     assert renewed != value  # a fresh mask each time
+
+
+def test_media_is_never_gzipped(server: ServerUnderTest) -> None:
+    with live_session(server) as session:
+        url = add_media(session, size=50_000)
+        response = get(server, url, **{"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in response.headers
+    assert response.content == expected(50_000)

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hexlit.adapters.web import responses
+from hexlit.adapters.web.compression import gzipped
 from hexlit.adapters.web.starlette.render import to_response
 from hexlit.ports.components import AppStatic, Components
 from hexlit.ports.errors import HexlitError
@@ -26,7 +27,10 @@ def component_endpoint(components: Components, status: ServerStatus) -> Endpoint
             answer = await components.get(name, path, request.method == "HEAD")
         except HexlitError as failure:
             return to_response(responses.error(failure, allow), request.method)
-        return to_response(responses.component_file(answer, allow), request.method)
+        rendered = responses.component_file(answer, allow)
+        if request.method == "GET":
+            rendered = gzipped(rendered, request.headers.get("accept-encoding"))
+        return to_response(rendered, request.method)
 
     return endpoint
 
@@ -39,6 +43,9 @@ def app_static_endpoint(app_static: AppStatic) -> Endpoint:
             answer = await app_static.get(request.path_params["path"], request.method == "HEAD")
         except HexlitError as failure:
             return to_response(responses.error(failure, "*"), request.method)
-        return to_response(responses.app_static_file(answer), request.method)
+        rendered = responses.app_static_file(answer)
+        if request.method == "GET":
+            rendered = gzipped(rendered, request.headers.get("accept-encoding"))
+        return to_response(rendered, request.method)
 
     return endpoint

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from hexlit.adapters.web import responses
+from hexlit.adapters.web.compression import compressible_frontend_path, gzipped
 from hexlit.adapters.web.starlette.render import to_response
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.frontend import FileAnswer, Frontend
@@ -34,7 +35,10 @@ def frontend_endpoint(frontend: Frontend) -> Callable[[Request], Awaitable[Respo
         except HexlitError as failure:
             return to_response(responses.error(failure), request.method)
         if isinstance(answer, FileAnswer):
-            return to_response(responses.file(answer), request.method)
+            rendered = responses.file(answer)
+            if request.method == "GET" and compressible_frontend_path(path):
+                rendered = gzipped(rendered, request.headers.get("accept-encoding"))
+            return to_response(rendered, request.method)
         return to_response(responses.redirect(answer), request.method)
 
     return endpoint

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hexlit.adapters.web import responses
+from hexlit.adapters.web.compression import gzipped
 from hexlit.adapters.web.starlette.render import to_response
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.metrics import Metrics
@@ -51,6 +52,7 @@ def metrics_endpoint(status: ServerStatus, metrics: Metrics) -> Endpoint:
             return to_response(responses.metrics_preflight(allow))
         names = request.query_params.getlist("families") or None
         families = await metrics.collect(names)
-        return to_response(responses.metrics_text(families, allow), request.method)
+        rendered = responses.metrics_text(families, allow)
+        return to_response(gzipped(rendered, request.headers.get("accept-encoding")))
 
     return endpoint

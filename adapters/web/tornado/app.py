@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -30,12 +31,22 @@ class HexlitApplication(tornado.web.Application):
     def __init__(self, lifecycle: Lifecycle, handlers: list[Any], **settings: Any) -> None:
         super().__init__(handlers, **settings)
         self._lifecycle = lifecycle
+        self.open_streams: set[Any] = set()
+        """The open `/_stcore/stream` handlers, so a shutdown can wait for their closing."""
 
     async def start(self) -> None:
         await self._lifecycle.start()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 2.0) -> None:
+        """Stop the core (it closes every socket as "going away"), then wait, at most
+        `grace` seconds, for those closing handshakes: tearing the connections down
+        earlier would drop the close frames still in Tornado's write buffers."""
         await self._lifecycle.stop()
+        waits = [asyncio.ensure_future(stream.closed.wait()) for stream in self.open_streams]
+        if waits:
+            _, pending = await asyncio.wait(waits, timeout=grace)
+            for waiter in pending:
+                waiter.cancel()
 
 
 def make_handlers(use_cases: WebUseCases, settings: WebSettings) -> list[Any]:

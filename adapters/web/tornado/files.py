@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hexlit.adapters.web import responses
+from hexlit.adapters.web.compression import gzipped
 from hexlit.adapters.web.tornado.render import WebResponseHandler
 from hexlit.ports.components import AppStatic, Components
 from hexlit.ports.errors import HexlitError
@@ -21,7 +22,10 @@ class ComponentHandler(WebResponseHandler):
         except HexlitError as failure:
             self.write_response(responses.error(failure, allow))
             return
-        self.write_response(responses.component_file(answer, allow))
+        rendered = responses.component_file(answer, allow)
+        if self.request.method == "GET":
+            rendered = gzipped(rendered, self.request.headers.get("Accept-Encoding"))
+        self.write_response(rendered)
 
     async def head(self, name: str, path: str = "") -> None:
         await self.get(name, path)
@@ -41,7 +45,10 @@ class AppStaticHandler(WebResponseHandler):
         except HexlitError as failure:
             self.write_response(responses.error(failure, "*"))
             return
-        self.write_response(responses.app_static_file(answer))
+        rendered = responses.app_static_file(answer)
+        if self.request.method == "GET":
+            rendered = gzipped(rendered, self.request.headers.get("Accept-Encoding"))
+        self.write_response(rendered)
 
     async def head(self, path: str) -> None:
         await self.get(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hexlit.adapters.web import responses
+from hexlit.adapters.web.compression import compressible_frontend_path, gzipped
 from hexlit.adapters.web.tornado.render import WebResponseHandler
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.frontend import FileAnswer, Frontend
@@ -25,7 +26,10 @@ class FrontendHandler(WebResponseHandler):
             self.write_response(responses.error(failure))
             return
         if isinstance(answer, FileAnswer):
-            self.write_response(responses.file(answer))
+            rendered = responses.file(answer)
+            if method == "GET" and compressible_frontend_path(path or ""):
+                rendered = gzipped(rendered, self.request.headers.get("Accept-Encoding"))
+            self.write_response(rendered)
         else:
             self.write_response(responses.redirect(answer))
 

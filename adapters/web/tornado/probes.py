@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from hexlit.adapters.web import responses
+from hexlit.adapters.web.compression import gzipped
 from hexlit.adapters.web.tornado.render import WebResponseHandler
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.metrics import Metrics
@@ -57,7 +58,8 @@ class MetricsHandler(WebResponseHandler):
     async def get(self) -> None:
         names = self.get_query_arguments("families") or None
         families = await self._metrics.collect(names)
-        self.write_response(responses.metrics_text(families, self.allow_origin()))
+        rendered = responses.metrics_text(families, self.allow_origin())
+        self.write_response(gzipped(rendered, self.request.headers.get("Accept-Encoding")))
 
     def options(self) -> None:
         self.write_response(responses.metrics_preflight(self.allow_origin()))

@@ -23,6 +23,7 @@ class StreamHandler(WebSocketHandler):
         self._admission: Admission | None = None
         self._handle: SessionHandle | None = None
         self._socket_closed = False
+        self.closed = asyncio.Event()
         self._closing: asyncio.Task[None] | None = None
 
     def handshake(self) -> Handshake:
@@ -67,6 +68,7 @@ class StreamHandler(WebSocketHandler):
 
     async def open(self, *args: str, **kwargs: str) -> None:
         assert self._admission is not None
+        self.application.open_streams.add(self)  # type: ignore[attr-defined]
         self.set_nodelay(True)
         try:
             handle = await self._sessions.open(self._admission, TornadoConnection(self))
@@ -83,6 +85,8 @@ class StreamHandler(WebSocketHandler):
 
     def on_close(self) -> None:
         self._socket_closed = True
+        self.closed.set()
+        self.application.open_streams.discard(self)  # type: ignore[attr-defined]
         if self._handle is not None:
             handle, self._handle = self._handle, None
             self._closing = asyncio.ensure_future(self._sessions.close(handle))
