@@ -126,7 +126,7 @@ def build_upload_service(
 ) -> UploadService:
     """The upload routes' service; a session's files go when the session ends."""
     sessions.when_ended(files.remove_session)
-    return UploadService(store, sessions, policy, limits)
+    return UploadService(store, sessions, policy, limits, files)
 
 
 def build_media_store(kind: str, folder: Path) -> MediaStore:

@@ -16,6 +16,7 @@ parser; an upload that fails or is abandoned half-way leaves nothing behind.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -54,12 +55,23 @@ class UploadLimits:
     xsrf: bool = True
 
 
+ENDED_SESSIONS_REMEMBERED: Final = 4096
+
+
 class UploadedFilesService:
-    """Implements `UploadedFiles`: the runtime's side of the same store."""
+    """Implements `UploadedFiles`: the runtime's side of the same store.
+
+    It also remembers the most recently ended sessions, so an upload still streaming
+    when its session ended is refused at the end instead of outliving the session.
+    """
 
     def __init__(self, store: UploadStore, ids: IdSource) -> None:
         self._store = store
         self._ids = ids
+        self._ended: OrderedDict[str, None] = OrderedDict()
+
+    def has_ended(self, session_id: str) -> bool:
+        return session_id in self._ended
 
     def upload_urls(self, session_id: str, count: int) -> list[tuple[str, str]]:
         pairs = []
@@ -78,6 +90,9 @@ class UploadedFilesService:
         await self._store.delete(session_id, file_id)
 
     async def remove_session(self, session_id: str) -> None:
+        self._ended[session_id] = None
+        while len(self._ended) > ENDED_SESSIONS_REMEMBERED:
+            self._ended.popitem(last=False)
         await self._store.delete_session(session_id)
 
 
@@ -90,9 +105,11 @@ class UploadService:
         sessions: SessionDirectory,
         policy: OriginPolicy,
         limits: UploadLimits,
+        files: UploadedFilesService | None = None,
     ) -> None:
         self._store = store
         self._sessions = sessions
+        self._files = files
         self._policy = policy
         self._limits = limits
         self.bytes_received = 0
@@ -130,6 +147,10 @@ class UploadService:
             return UploadCors(self._policy.cors_allow_origin(origin), credentials=False)
         trusted = origin is not None and self._policy.websocket_origin_allowed(origin, host)
         return UploadCors(origin if trusted else None, credentials=True)
+
+    def session_ended(self, session_id: str) -> bool:
+        """Whether the session ended while one of its uploads was still streaming."""
+        return self._files is not None and self._files.has_ended(session_id)
 
     def _check_xsrf(self, request: UploadRequest) -> None:
         cookies = cookie_values(request.cookie_header, XSRF_COOKIE)
@@ -192,6 +213,8 @@ class _Upload:
             if self._file is None:
                 raise BadRequest("Expected 1 file, but got 0")
             request = self._request
+            if self._service.session_ended(request.session_id):
+                raise BadRequest(INACTIVE_SESSION)
             await self._writer.commit(
                 UploadedFile(
                     request.session_id,
