@@ -16,6 +16,7 @@ from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.session_service import SessionService
 from hexlit.domain.upload_service import UploadedFilesService, UploadLimits, UploadService
 from hexlit.ports.components import FileTree
+from hexlit.ports.identity import IdentityProvider
 from hexlit.ports.media import MediaLibrary, MediaStore
 from hexlit.ports.runtime import AppRuntime
 from hexlit.ports.uploads import UploadedFiles, UploadStore
@@ -156,3 +157,9 @@ def build_app_static(
     if not enabled or kind != "streamlit":
         return None
     return AppStaticService(str(Path(app).resolve().parent / "static"), files)
+
+
+def build_identity_provider() -> IdentityProvider:
+    from hexlit.adapters.identity.authlib_oidc import AuthlibIdentityProvider
+
+    return AuthlibIdentityProvider()

@@ -15,6 +15,7 @@ from hexlit.composition import slices
 from hexlit.composition.builders import (
     build_app_static,
     build_builtin_runtime,
+    build_identity_provider,
     build_media_store,
     build_starlette_app,
     build_streamlit_runtime,
@@ -27,7 +28,10 @@ from hexlit.composition.builders import (
     runtime_kind,
     streamlit_frontend_root,
 )
+from hexlit.composition.secrets import auth_settings as auth_settings_from
+from hexlit.composition.secrets import read_secrets
 from hexlit.composition.settings import LoadedConfig
+from hexlit.domain.auth_service import AuthService
 from hexlit.domain.file_routes import ComponentService
 from hexlit.domain.media_service import MediaService
 from hexlit.domain.metrics_service import MetricsService
@@ -72,6 +76,15 @@ class Container(containers.DeclarativeContainer):
         ),
     )
 
+    secrets_document: providers.Provider[dict[str, object]] = providers.Object({})
+    auth_settings = providers.Singleton(
+        auth_settings_from, secrets_document, config.server, web_settings.provided.base_path
+    )
+    identity_provider = providers.Singleton(build_identity_provider)
+    auth = providers.Singleton(
+        AuthService, settings=auth_settings, provider=identity_provider, clock=clock, ids=ids
+    )
+
     sessions = providers.Singleton(
         SessionService,
         runtime=runtime,
@@ -79,6 +92,7 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         policy=origin_policy,
         limits=session_limits,
+        identify=auth.provided.user_info,
     )
     uploads = providers.Singleton(
         build_upload_service,
@@ -133,6 +147,7 @@ class Container(containers.DeclarativeContainer):
         frontend=frontend,
         components=components,
         app_static=app_static,
+        auth=auth,
     )
     web_app = providers.Selector(
         config.hexlit.web,
@@ -147,8 +162,13 @@ class Container(containers.DeclarativeContainer):
 
 
 def build_container(config: LoadedConfig, app: str) -> Container:
-    """A container for serving `app` with `config`."""
+    """A container for serving `app` with `config` (and the secrets beside it)."""
     container = Container()
     explicit = {key: config[key] for key in sorted(config.explicit)}
-    container.config.from_dict({**config.nested(), "app": app, "explicit": explicit})
+    document = read_secrets(list(config.folders))
+    nested = config.nested()
+    if "auth" in document:  # as in Streamlit: [auth] forces XSRF protection on
+        nested["server"]["enableXsrfProtection"] = True
+    container.config.from_dict({**nested, "app": app, "explicit": explicit})
+    container.secrets_document.override(providers.Object(document))
     return container

@@ -96,6 +96,8 @@ class LoadedConfig:
 
     values: Mapping[str, Any]
     explicit: frozenset[str]
+    folders: tuple[Path, ...] = ()
+    """Where `.streamlit/` files were looked for, in order (secrets.toml too)."""
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -144,7 +146,7 @@ def load_config(
         put(key, value, f"--{raw_key}")
     for key, value in (overrides or {}).items():
         put(key, value, "code")
-    return LoadedConfig(values, frozenset(explicit))
+    return LoadedConfig(values, frozenset(explicit), tuple(folders))
 
 
 def parse_flags(args: Sequence[str]) -> tuple[list[str], dict[str, str]]:

@@ -22,10 +22,13 @@ from hexlit.ports.clock import Clock
 from hexlit.ports.connection import ClientConnection, CloseCause
 from hexlit.ports.errors import ClientGone, HexlitError, MalformedFrame, RuntimeUnavailable
 from hexlit.ports.ids import IdSource
-from hexlit.ports.runtime import AppRuntime, SessionStart, UserInfo
+from hexlit.ports.runtime import AppRuntime, ClientInfo, SessionStart, UserInfo
 from hexlit.ports.sessions import Admission, Handshake, SessionHandle
 
 log = logging.getLogger("hexlit.sessions")
+
+Identify = Callable[[ClientInfo, str | None, str | None], UserInfo]
+"""Who the user of a connecting client is: (client, Origin, token from the subprotocol)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,9 @@ class SessionService:
         ids: IdSource,
         policy: OriginPolicy,
         limits: SessionLimits,
+        identify: Identify | None = None,
     ) -> None:
+        self._identify = identify
         self._runtime = runtime
         self._clock = clock
         self._ids = ids
@@ -148,7 +153,12 @@ class SessionService:
         if self._stopping:
             await connection.close(CloseCause.RUNTIME_UNAVAILABLE, "server is shutting down")
             raise RuntimeUnavailable("server is shutting down")
-        user_info: UserInfo = {}
+        handshake = admission.handshake
+        user_info: UserInfo = (
+            self._identify(handshake.client, handshake.origin, admission.auth_token)
+            if self._identify
+            else {}
+        )
         session = _Session(connection, self._limits.queue, self._on_overflow)
         await self._expire()  # a session past its reconnect window must not be resumed
         claim = self._registry.claim(admission.resume_id, user_info, session, self._ids.new_id())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hexlit.ports.auth import Auth
 from hexlit.ports.components import AppStatic, Components
 from hexlit.ports.frontend import Frontend
 from hexlit.ports.lifecycle import Lifecycle
@@ -29,5 +30,6 @@ class WebUseCases:
     uploads: Uploads
     frontend: Frontend | None
     components: Components
+    auth: Auth
     app_static: AppStatic | None
     """None unless `server.enableStaticServing` is on."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from hexlit.adapters.web.status import http_status
+from hexlit.ports.auth import AuthAnswer
 from hexlit.ports.cookies import Cookie
 from hexlit.ports.errors import (
     BadRequest,
@@ -124,6 +125,16 @@ def app_static_preflight() -> WebResponse:
         ("Access-Control-Allow-Headers", "Content-Type"),
     )
     return WebResponse(204, headers, b"")
+
+
+def auth(answer: AuthAnswer) -> WebResponse:
+    """A login, callback or logout answer: a 302 or a page, with its cookies; never cached."""
+    cookies = tuple(("Set-Cookie", set_cookie_header(cookie)) for cookie in answer.cookies)
+    no_store = ("Cache-Control", "no-store")
+    if answer.page is not None:
+        headers = (("Content-Type", "text/html; charset=utf-8"), no_store, *cookies)
+        return WebResponse(400, headers, answer.page.html.encode())
+    return WebResponse(302, (("Location", answer.location or "/"), no_store, *cookies), b"")
 
 
 def redirect(answer: Redirect) -> WebResponse:

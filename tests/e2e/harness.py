@@ -89,7 +89,7 @@ def server_command(stack: str, port: int) -> list[str]:
 
 def server_environment(home: Path) -> dict[str, str]:
     """The test process's environment without configuration that would leak into the
-    server, with outbound HTTP pointed at a dead loopback proxy."""
+    server, with outbound HTTP to anything but loopback pointed at a dead proxy."""
     dropped = ("STREAMLIT_", "HEXLIT_")
     proxies = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
     env = {
@@ -102,6 +102,8 @@ def server_environment(home: Path) -> dict[str, str]:
         HTTPS_PROXY=DEAD_PROXY,
         http_proxy=DEAD_PROXY,
         https_proxy=DEAD_PROXY,
+        NO_PROXY="127.0.0.1,localhost",  # loopback peers (the OIDC provider) go direct
+        no_proxy="127.0.0.1,localhost",
         HOME=str(home),  # no ~/.streamlit of the person running the tests
         PYTHONUNBUFFERED="1",
     )

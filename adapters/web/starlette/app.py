@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.settings import WebSettings
+from hexlit.adapters.web.starlette.auth import auth_routes
 from hexlit.adapters.web.starlette.files import app_static_endpoint, component_endpoint
 from hexlit.adapters.web.starlette.frontend import frontend_routes
 from hexlit.adapters.web.starlette.media import media_endpoint
@@ -69,6 +70,7 @@ def make_routes(use_cases: WebUseCases, settings: WebSettings) -> list[BaseRoute
                 methods=PROBE_METHODS,
             )
         )
+    routes += auth_routes(use_cases.auth, base)
     if use_cases.app_static is not None:
         routes.append(
             Route(

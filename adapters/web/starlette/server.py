@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import Generator
 
@@ -63,6 +64,9 @@ class UvicornServer:
                     self._task.result()
                     raise RuntimeError("uvicorn exited during start-up")
                 await asyncio.sleep(0.01)
+        # No access log (URLs carry login codes and tokens), even if an app's logging
+        # set-up (Streamlit's does) gave uvicorn's access logger handlers again.
+        logging.getLogger("uvicorn.access").disabled = True
 
     async def stop(self) -> None:
         self._server.should_exit = True

@@ -10,6 +10,7 @@ import tornado.web
 from tornado.log import access_log
 
 from hexlit.adapters.web.settings import WebSettings
+from hexlit.adapters.web.tornado.auth import AuthHandler
 from hexlit.adapters.web.tornado.files import AppStaticHandler, ComponentHandler
 from hexlit.adapters.web.tornado.frontend import FrontendHandler
 from hexlit.adapters.web.tornado.media import MediaHandler
@@ -78,6 +79,13 @@ def make_handlers(use_cases: WebUseCases, settings: WebSettings) -> list[Any]:
     if settings.script_health_check:
         check = {"status": status, "check": status.script_health}
         handlers.append((rf"{base}/_stcore/script-health-check", ProbeHandler, check))
+    for path, action in (
+        ("auth/login", "login"),
+        ("oauth2callback", "callback"),
+        ("auth/logout", "logout"),
+    ):
+        deps = {"status": status, "auth": use_cases.auth, "action": action}
+        handlers.append((rf"{base}/{path}", AuthHandler, deps))
     if use_cases.app_static is not None:
         deps = {"status": status, "app_static": use_cases.app_static}
         handlers.append((rf"{base}/app/static/(.*)", AppStaticHandler, deps))

@@ -1,0 +1,1 @@
+"""`IdentityProvider` implementations: OpenID Connect over httpx, with Authlib and joserfc."""
