@@ -128,6 +128,9 @@ class Container(containers.DeclarativeContainer):
 
     file_tree = providers.Singleton(FolderTree)
     components = providers.Singleton(ComponentService, registry=runtime, files=file_tree)
+    bidi_components = providers.Singleton(
+        ComponentService, registry=runtime.provided.bidi_registry, files=file_tree, bidi=True
+    )
     app_static = providers.Singleton(
         build_app_static,
         config.app,
@@ -146,6 +149,7 @@ class Container(containers.DeclarativeContainer):
         uploads=uploads,
         frontend=frontend,
         components=components,
+        bidi_components=bidi_components,
         app_static=app_static,
         auth=auth,
     )

@@ -19,11 +19,15 @@ MAX_APP_STATIC_BYTES: Final = 200 * 1024 * 1024
 
 
 class ComponentService:
-    """Implements `Components`."""
+    """Implements `Components`, for v1 components and for v2 ("bidi") ones alike.
 
-    def __init__(self, registry: ComponentRegistry, files: FileTree) -> None:
+    v2 differs only in that a path ending in `/` names no file (spec §1.3.8).
+    """
+
+    def __init__(self, registry: ComponentRegistry, files: FileTree, bidi: bool = False) -> None:
         self._registry = registry
         self._files = files
+        self._bidi = bidi
 
     async def get(self, name: str, path: str, head: bool) -> FileAnswer:
         root = self._registry.component_path(name)
@@ -31,6 +35,8 @@ class ComponentService:
             raise NotFound("Component not found")
         if path and is_unsafe_path(path):
             raise BadRequest("Bad Request")
+        if self._bidi and path.endswith("/"):
+            raise NotFound("read error")
         asset = await self._files.stat(root, path) if path else None
         if asset is None:
             raise NotFound("read error")

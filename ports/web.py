@@ -30,6 +30,7 @@ class WebUseCases:
     uploads: Uploads
     frontend: Frontend | None
     components: Components
+    bidi_components: Components
     auth: Auth
     app_static: AppStatic | None
     """None unless `server.enableStaticServing` is on."""

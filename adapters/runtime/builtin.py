@@ -134,6 +134,11 @@ class BuiltinRuntime:
         """`ComponentRegistry`: the built-in apps declare no components."""
         return None
 
+    @property
+    def bidi_registry(self) -> BuiltinRuntime:
+        """No v2 components either: the same empty registry."""
+        return self
+
     async def metric_families(self, names: Sequence[str] | None) -> list[MetricFamily]:
         """`MetricsSource`: one gauge, the sessions this runtime holds."""
         if names is not None and "builtin_sessions" not in names:

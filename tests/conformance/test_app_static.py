@@ -92,3 +92,8 @@ def test_the_streamlit_frontend_is_served(app_server: ServerUnderTest) -> None:
     response = get(app_server, "/")
     assert response.status_code == 200
     assert "<title>Streamlit</title>" in response.text
+
+
+def test_unknown_v2_components_are_404(app_server: ServerUnderTest) -> None:
+    response = get(app_server, "/_stcore/bidi-components/nope/index.js")
+    assert (response.status_code, response.text) == (404, "Component not found")

@@ -90,3 +90,11 @@ def test_app_static_rules() -> None:
         asyncio.run(service.get("big.bin", head=False))
     with pytest.raises(NotFound):
         asyncio.run(service.get("", head=False))
+
+
+def test_v2_component_paths_ending_in_a_slash_name_no_file() -> None:
+    tree = MemoryTree({"/components/echo": {"dir/": b"", "main.js": b"js"}})
+    bidi = ComponentService(Registry(), tree, bidi=True)
+    with pytest.raises(NotFound):
+        asyncio.run(bidi.get("echo", "dir/", head=False))
+    assert asyncio.run(bidi.get("echo", "main.js", head=False)).body == b"js"

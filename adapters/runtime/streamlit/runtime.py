@@ -187,6 +187,11 @@ class StreamlitRuntime:
         path: str | None = self._runtime.component_registry.get_component_path(name)
         return path
 
+    @property
+    def bidi_registry(self) -> _BidiRegistry:
+        """`ComponentRegistry` for v2 ("bidi") components, found in installed packages."""
+        return _BidiRegistry(self)
+
     def _debug(self, kind: str | None, runtime: Runtime) -> None:
         """The frontend's e2e hooks, honoured only in development or e2e-test mode."""
         if not (option("global.developmentMode") or option("global.e2eTest")):
@@ -209,3 +214,17 @@ def _join_script_threads(timeout: float) -> None:
     for thread in threading.enumerate():
         if thread.name == SCRIPT_THREAD:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+class _BidiRegistry:
+    """The v2 component registry of a `StreamlitRuntime` (empty until it starts)."""
+
+    def __init__(self, owner: StreamlitRuntime) -> None:
+        self._owner = owner
+
+    def component_path(self, name: str) -> str | None:
+        runtime = self._owner._runtime
+        if runtime is None or runtime.bidi_component_registry.get(name) is None:
+            return None
+        path: str | None = runtime.bidi_component_registry.get_component_path(name)
+        return path

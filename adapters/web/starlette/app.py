@@ -59,6 +59,11 @@ def make_routes(use_cases: WebUseCases, settings: WebSettings) -> list[BaseRoute
             component_endpoint(use_cases.components, status),
             methods=["GET", "HEAD", "OPTIONS"],
         ),
+        Route(
+            f"{base}/_stcore/bidi-components/{{name}}/{{path:path}}",
+            component_endpoint(use_cases.bidi_components, status),
+            methods=["GET", "HEAD", "OPTIONS"],
+        ),
         WebSocketRoute(f"{base}/_stcore/stream", stream_endpoint(use_cases.sessions)),
         Route(f"{base}/_stcore/stream", _not_an_upgrade, methods=["GET", "HEAD"]),
     ]

@@ -74,6 +74,11 @@ def make_handlers(use_cases: WebUseCases, settings: WebSettings) -> list[Any]:
             ComponentHandler,
             {"status": status, "components": use_cases.components},
         ),
+        (
+            rf"{base}/_stcore/bidi-components/([^/]+)/?(.*)",
+            ComponentHandler,
+            {"status": status, "components": use_cases.bidi_components},
+        ),
         (rf"{base}/_stcore/stream", StreamHandler, stream),
     ]
     if settings.script_health_check:
