@@ -20,15 +20,9 @@ from websockets.sync.client import connect
 from hexlit.composition.container import build_container
 from hexlit.composition.serve import start_server
 from hexlit.composition.settings import load_config
+from tests.support.net import free_port
 
 TIMEOUT = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -7,12 +7,12 @@ in turn (module scope), in this process.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from tests.support.net import raw_get_status
 from tests.support.server import ServerUnderTest
 
 TIMEOUT = 10.0
@@ -37,12 +37,6 @@ def app_server(stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 def get(server: ServerUnderTest, path: str, method: str = "GET") -> httpx.Response:
     return httpx.request(method, server.url(path), timeout=TIMEOUT)
-
-
-def raw_status(server: ServerUnderTest, raw_path: str) -> int:
-    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
-        sock.sendall(f"GET {raw_path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        return int(sock.makefile("rb").readline().split()[1])
 
 
 def test_files_are_served_with_nosniff_and_any_origin(app_server: ServerUnderTest) -> None:
@@ -74,7 +68,7 @@ def test_missing_folders_and_escaping_symlinks_are_404(
     ],
 )
 def test_traversal_is_400(app_server: ServerUnderTest, raw_path: str) -> None:
-    assert raw_status(app_server, raw_path) == 400
+    assert raw_get_status(app_server.port, raw_path) == 400
 
 
 def test_preflight(app_server: ServerUnderTest) -> None:

@@ -8,7 +8,6 @@ the built-in `counter` app, whose `whoami` command shows the session's user info
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,17 +19,12 @@ import pytest
 from websockets.sync.client import connect
 
 from hexlit.domain.provider_token import encode_provider_token
-from tests.support.oidc import MockProvider, oidc_provider
+from tests.support.net import free_port
+from tests.support.oidc import MockProvider, auth_secrets, oidc_provider
 from tests.support.server import ServerUnderTest
 
 TIMEOUT = 15.0
 SECRET = "a cookie secret that is long enough for tests"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +40,7 @@ def auth_server(
     folder = tmp_path_factory.mktemp(f"auth-{stack}")
     (folder / ".streamlit").mkdir()
     (folder / ".streamlit" / "secrets.toml").write_text(
-        "[auth]\n"
-        'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
-        f'cookie_secret = "{SECRET}"\n'
-        'expose_tokens = ["id"]\n'
-        'client_id = "hexlit-tests"\n'
-        'client_secret = "hexlit-secret"\n'
-        f'server_metadata_url = "{provider.metadata_url}"\n'
+        auth_secrets(provider, SECRET, "hexlit-tests", extra='expose_tokens = ["id"]\n')
     )
     options = {"server.port": free_port()}
     with ServerUnderTest(stack, options, workdir=folder) as running:

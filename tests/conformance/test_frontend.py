@@ -6,12 +6,12 @@ with the same shape as Streamlit's: `index.html`, `manifest.json`, hashed `stati
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 
 import httpx
 import pytest
 
+from tests.support.net import raw_get_status
 from tests.support.server import ServerUnderTest
 
 ASSET = "/static/app.4f1c2a.js"
@@ -20,13 +20,6 @@ TIMEOUT = 10.0
 
 def request(server: ServerUnderTest, method: str, path: str, **kwargs: object) -> httpx.Response:
     return httpx.request(method, server.url(path), timeout=TIMEOUT, **kwargs)  # type: ignore[arg-type]
-
-
-def raw_status(server: ServerUnderTest, raw_path: str) -> int:
-    """The status for a request line sent exactly as written (no client normalisation)."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
-        sock.sendall(f"GET {raw_path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        return int(sock.makefile("rb").readline().split()[1])
 
 
 def test_root_serves_index_html_never_cached(server: ServerUnderTest) -> None:
@@ -107,7 +100,7 @@ def test_base_path_serves_the_app_and_redirects_its_bare_form(
     ],
 )
 def test_unsafe_paths_are_400(server: ServerUnderTest, raw_path: str) -> None:
-    assert raw_status(server, raw_path) == 400
+    assert raw_get_status(server.port, raw_path) == 400
 
 
 def test_double_encoded_traversal_is_just_a_missing_page(server: ServerUnderTest) -> None:

@@ -27,10 +27,10 @@ from tests.e2e.harness import (
     KNOWN_STACKS,
     RECORD_SOCKETS_JS,
     AppServer,
-    free_port,
     is_loopback,
 )
 from tests.e2e.pages import TIMEOUT
+from tests.support.net import free_port
 
 STACKS = ("starlette", "tornado")
 

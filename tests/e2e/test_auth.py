@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.harness import AppServer, free_port
-from tests.support.oidc import MockProvider, oidc_provider
+from tests.e2e.harness import AppServer
+from tests.support.net import free_port
+from tests.support.oidc import MockProvider, auth_secrets, oidc_provider
 
 TIMEOUT_MS = 30_000
 
@@ -33,14 +34,7 @@ def auth_server(
     workdir: Path = tmp_path_factory.mktemp(f"e2e-auth-{stack}")
     secrets = workdir / "home" / ".streamlit" / "secrets.toml"
     secrets.parent.mkdir(parents=True)
-    secrets.write_text(
-        "[auth]\n"
-        'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
-        'cookie_secret = "an e2e cookie secret, long enough"\n'
-        'client_id = "hexlit-e2e"\n'
-        'client_secret = "hexlit-e2e-secret"\n'
-        f'server_metadata_url = "{provider.metadata_url}"\n'
-    )
+    secrets.write_text(auth_secrets(provider, "an e2e cookie secret, long enough", "hexlit-e2e"))
     server = AppServer(stack, free_port(), workdir)
     server.start()
     try:

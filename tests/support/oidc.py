@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,8 @@ from pathlib import Path
 from urllib.parse import quote, urljoin
 
 import httpx
+
+from tests.support.net import free_port
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -93,7 +94,7 @@ def oidc_provider(extra_args: Sequence[str] = ()) -> Iterator[MockProvider]:
     log_dir = Path(tempfile.mkdtemp(prefix="hexlit-oidc-"))
     try:
         for attempt in range(START_ATTEMPTS):
-            port = _free_port()
+            port = free_port()
             log_path = log_dir / f"provider-{attempt}.log"
             process = _spawn(port, log_path, extra_args)
             try:
@@ -151,13 +152,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(STOP_TIMEOUT)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _tail(path: Path, size: int = 4000) -> str:
     try:
         return path.read_text(errors="replace")[-size:]
@@ -209,3 +203,18 @@ def _login_form(html: str) -> _Form:
         if "sub" in form.fields:
             return form
     raise AssertionError(f"no form with a 'sub' field on the authorize page:\n{html[:1000]}")
+
+
+def auth_secrets(
+    provider: MockProvider, cookie_secret: str, client_id: str, extra: str = ""
+) -> str:
+    """A `secrets.toml` whose `[auth]` section logs in through `provider`."""
+    return (
+        "[auth]\n"
+        'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+        f'cookie_secret = "{cookie_secret}"\n'
+        f'client_id = "{client_id}"\n'
+        f'client_secret = "{client_id}-secret"\n'
+        f'server_metadata_url = "{provider.metadata_url}"\n'
+        f"{extra}"
+    )
