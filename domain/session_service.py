@@ -20,10 +20,16 @@ from hexlit.domain.session_registry import SessionRegistry
 from hexlit.domain.subprotocol import parse_offer
 from hexlit.ports.clock import Clock
 from hexlit.ports.connection import ClientConnection, CloseCause
-from hexlit.ports.errors import ClientGone, HexlitError, MalformedFrame, RuntimeUnavailable
+from hexlit.ports.errors import (
+    ClientGone,
+    HexlitError,
+    MalformedFrame,
+    RuntimeUnavailable,
+    StoreUnavailable,
+)
 from hexlit.ports.ids import IdSource
 from hexlit.ports.runtime import AppRuntime, ClientInfo, SessionStart, UserInfo
-from hexlit.ports.sessions import Admission, Handshake, SessionHandle
+from hexlit.ports.sessions import Admission, Handshake, SessionHandle, SessionPresence
 
 log = logging.getLogger("hexlit.sessions")
 
@@ -89,8 +95,10 @@ class SessionService:
         policy: OriginPolicy,
         limits: SessionLimits,
         identify: Identify | None = None,
+        presence: SessionPresence | None = None,
     ) -> None:
         self._identify = identify
+        self._presence = presence
         self._runtime = runtime
         self._clock = clock
         self._ids = ids
@@ -183,6 +191,7 @@ class SessionService:
         self.stats.sessions_resumed += int(resumed)
         self._open.add(session)
         session.sender = asyncio.create_task(self._send_forever(session))
+        await self._announce("attached", session_id)
         log.debug("session %s %s", _short(session_id), "resumed" if resumed else "opened")
         await self._expire()
         return session
@@ -249,7 +258,8 @@ class SessionService:
             session.sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await session.sender
-        self._registry.detach(session.session_id, session, self._clock.monotonic())
+        if self._registry.detach(session.session_id, session, self._clock.monotonic()):
+            await self._announce("detached", session.session_id)
         await self._runtime.disconnect(session.session_id, session.queue)
         await self._expire()
 
@@ -264,6 +274,23 @@ class SessionService:
         while True:
             await asyncio.sleep(interval)
             await self._expire()
+            if self._presence is not None:
+                live = [session.session_id for session in self._open]
+                with contextlib.suppress(StoreUnavailable):
+                    await self._presence.refresh(live)
+
+    async def _announce(self, change: str, session_id: str) -> None:
+        """Tell the shared directory; if it is down, serving goes on (uploads for this
+        session on other replicas fail until it is back, with a clear 503)."""
+        if self._presence is None:
+            return
+        try:
+            if change == "attached":
+                await self._presence.attached(session_id)
+            else:
+                await self._presence.detached(session_id)
+        except StoreUnavailable as error:
+            log.warning("session directory unavailable (%s); serving on", error.reason)
 
 
 def _own(handle: SessionHandle) -> _Session:

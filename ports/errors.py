@@ -54,6 +54,10 @@ class MalformedFrame(HexlitError):
     """A binary frame the runtime could not decode."""
 
 
+class StoreUnavailable(HexlitError):
+    """A shared store (Redis) cannot be reached; the request may succeed when it is back."""
+
+
 class RuntimeUnavailable(HexlitError):
     """The app runtime is not started yet, or is stopping; the client should retry."""
 

@@ -7,6 +7,7 @@ socket goes away. Every rule behind those calls lives in the domain.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,9 +47,32 @@ class SessionHandle(Protocol):
 
 
 class SessionDirectory(Protocol):
-    """Which sessions are live on this server (the upload routes accept only those)."""
+    """Which sessions are live (the upload routes accept only those).
+
+    One process answers for itself; with a shared directory (Redis) any replica answers
+    for all of them. Raises `StoreUnavailable` when a shared directory is unreachable.
+    """
 
     async def is_active(self, session_id: str) -> bool: ...
+
+
+class SessionPresence(Protocol):
+    """Where the session core announces the sessions it holds (a shared directory).
+
+    Every method may raise `StoreUnavailable`; the core logs it and goes on serving.
+    """
+
+    async def attached(self, session_id: str) -> None:
+        """The session is live here now."""
+        ...
+
+    async def detached(self, session_id: str) -> None:
+        """The session is no longer live here."""
+        ...
+
+    async def refresh(self, session_ids: Sequence[str]) -> None:
+        """These are still live here (announcements expire unless refreshed)."""
+        ...
 
 
 class Sessions(Protocol):

@@ -19,6 +19,7 @@ HTTP_STATUS: Final[dict[type[errors.HexlitError], int]] = {
     errors.PayloadTooLarge: 413,
     errors.RangeNotSatisfiable: 416,
     errors.RuntimeUnavailable: 503,
+    errors.StoreUnavailable: 503,
 }
 
 CLOSE_CODE: Final[dict[CloseCause, int]] = {
