@@ -9,7 +9,7 @@ INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,stre
 APP ?= examples/showcase/app.py
 WEB ?= starlette
 
-.PHONY: run test install browser lint typecheck architecture pytest e2e bench-files clean
+.PHONY: run test install system-packages lint typecheck architecture pytest e2e bench-files clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,15 +33,19 @@ typecheck:
 architecture:
 	$(BIN)/lint-imports
 
-# The e2e suite drives Debian's Chromium; install it when it is missing (root, apt).
-browser:
-	@test -x /usr/bin/chromium || { echo "== installing chromium with apt"; \
-		timeout 600 apt-get update -qq && timeout 900 apt-get install -y -qq chromium; }
+# Real peers the tests start on loopback: Debian's Chromium (e2e), Redis and nginx
+# (replicas). Installed with apt when missing (root).
+SYSTEM_PACKAGES := /usr/bin/chromium:chromium /usr/bin/redis-server:redis-server /usr/sbin/nginx:nginx
+system-packages:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+		test -x "$${pair%%:*}" || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then echo "== installing$$missing with apt"; \
+		timeout 600 apt-get update -qq && timeout 900 apt-get install -y -qq $$missing; fi
 
-pytest: browser
+pytest: system-packages
 	$(BIN)/python -m pytest
 
-e2e: install browser
+e2e: install system-packages
 	$(BIN)/python -m pytest tests/e2e
 
 test: install lint typecheck architecture pytest

@@ -6,6 +6,7 @@ never imports the other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,12 @@ from hexlit.ports.components import FileTree
 from hexlit.ports.identity import IdentityProvider
 from hexlit.ports.media import MediaLibrary, MediaStore
 from hexlit.ports.runtime import AppRuntime
+from hexlit.ports.sessions import SessionDirectory
 from hexlit.ports.uploads import UploadedFiles, UploadStore
 from hexlit.ports.web import WebUseCases
 
 BUILTIN_PREFIX = "builtin:"
+REDIS_NAMESPACE = "hexlit"
 
 
 def runtime_kind(app: str, configured: str) -> str:
@@ -121,16 +124,38 @@ def build_tornado_server(app: Any, web: WebSettings, bind: BindSettings) -> Any:
 def build_upload_service(
     store: UploadStore,
     sessions: SessionService,
+    directory: SessionDirectory,
     files: UploadedFilesService,
     policy: OriginPolicy,
     limits: UploadLimits,
 ) -> UploadService:
-    """The upload routes' service; a session's files go when the session ends."""
+    """The upload routes' service; a session's files go when the session ends.
+
+    `directory` answers "is this session live?": this process's sessions, or the shared
+    directory (Redis) when several replicas serve one app.
+    """
     sessions.when_ended(files.remove_session)
-    return UploadService(store, sessions, policy, limits, files)
+    return UploadService(store, directory, policy, limits, files)
 
 
-def build_media_store(kind: str, folder: Path) -> MediaStore:
+def build_redis_client(url: str) -> Any:
+    """One Redis client per process, shared by the stores and the session directory."""
+    from hexlit.adapters.storage.redis import connect
+
+    return connect(url)
+
+
+def build_session_directory(client: Any) -> Any:
+    from hexlit.adapters.sessions.redis_directory import RedisSessionDirectory
+
+    return RedisSessionDirectory(client, REDIS_NAMESPACE)
+
+
+def build_media_store(kind: str, folder: Path, redis_client: Callable[[], Any]) -> MediaStore:
+    if kind == "redis":
+        from hexlit.adapters.storage.redis import RedisMediaStore
+
+        return RedisMediaStore(redis_client(), REDIS_NAMESPACE)
     if kind == "filesystem":
         from hexlit.adapters.storage.filesystem import FolderMediaStore
 
@@ -140,7 +165,11 @@ def build_media_store(kind: str, folder: Path) -> MediaStore:
     return MemoryMediaStore()
 
 
-def build_upload_store(kind: str, folder: Path) -> UploadStore:
+def build_upload_store(kind: str, folder: Path, redis_client: Callable[[], Any]) -> UploadStore:
+    if kind == "redis":
+        from hexlit.adapters.storage.redis import RedisUploadStore
+
+        return RedisUploadStore(redis_client(), REDIS_NAMESPACE)
     if kind == "filesystem":
         from hexlit.adapters.storage.filesystem import FolderUploadStore
 

@@ -17,6 +17,8 @@ from hexlit.composition.builders import (
     build_builtin_runtime,
     build_identity_provider,
     build_media_store,
+    build_redis_client,
+    build_session_directory,
     build_starlette_app,
     build_streamlit_runtime,
     build_tornado_app,
@@ -53,8 +55,19 @@ class Container(containers.DeclarativeContainer):
     runtime_kind_of_app = providers.Callable(runtime_kind, config.app, config.hexlit.runtime)
     origin_policy = providers.Singleton(slices.origin_policy, config.server, config.browser)
     store_folder = providers.Singleton(slices.store_folder, config.hexlit)
-    media_store = providers.Singleton(build_media_store, config.hexlit.store, store_folder)
-    upload_store = providers.Singleton(build_upload_store, config.hexlit.store, store_folder)
+    redis_client = providers.Singleton(build_redis_client, config.hexlit.redis_url)
+    media_store = providers.Singleton(
+        build_media_store, config.hexlit.store, store_folder, redis_client.provider
+    )
+    upload_store = providers.Singleton(
+        build_upload_store, config.hexlit.store, store_folder, redis_client.provider
+    )
+    shared_directory = providers.Selector(
+        config.hexlit.store,
+        memory=providers.Object(None),
+        filesystem=providers.Object(None),
+        redis=providers.Singleton(build_session_directory, redis_client),
+    )
     media = providers.Singleton(MediaService, store=media_store)
     uploaded_files = providers.Singleton(UploadedFilesService, store=upload_store, ids=ids)
     upload_limits = providers.Singleton(slices.upload_limits, config.server)
@@ -93,11 +106,16 @@ class Container(containers.DeclarativeContainer):
         policy=origin_policy,
         limits=session_limits,
         identify=auth.provided.user_info,
+        presence=shared_directory,
+    )
+    session_directory = providers.Selector(
+        config.hexlit.store, memory=sessions, filesystem=sessions, redis=shared_directory
     )
     uploads = providers.Singleton(
         build_upload_service,
         store=upload_store,
         sessions=sessions,
+        directory=session_directory,
         files=uploaded_files,
         policy=origin_policy,
         limits=upload_limits,

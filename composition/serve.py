@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import inspect
 import logging
 import signal
 from dataclasses import replace
@@ -39,6 +40,17 @@ async def start_server(container: Container, port_explicit: bool) -> Any:
     raise AssertionError("unreachable")
 
 
+async def release_stores(container: Container) -> None:
+    """Close what the stores hold open: a folder store removes its folder, a Redis store
+    closes its connections."""
+    for store in (container.media_store(), container.upload_store()):
+        close = getattr(store, "close", None)
+        if close is not None:
+            result = close()
+            if inspect.isawaitable(result):
+                await result
+
+
 def display_urls(bind: BindSettings, port: int | None, base_path: str) -> list[str]:
     """The lines that tell a person where the app is, in Streamlit's words."""
     if bind.unix_socket:
@@ -71,6 +83,7 @@ async def serve(container: Container, port_explicit: bool) -> int:
         async with asyncio.timeout(SHUTDOWN_TIMEOUT):
             await container.sessions().stop()
             await server.stop()
+            await release_stores(container)
     except TimeoutError:
         log.warning("shutdown took longer than %.0f s; exiting anyway", SHUTDOWN_TIMEOUT)
     return 0

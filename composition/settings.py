@@ -69,12 +69,13 @@ OPTIONS: Final[dict[str, Option]] = {
     "hexlit.maxDisconnectedSessions": Option(int, 128),
     "hexlit.store": Option(str, "memory"),
     "hexlit.storeDir": Option(str, ""),
+    "hexlit.redis_url": Option(str, "redis://127.0.0.1:6379/0"),
 }
 
 CHOICES: Final[dict[str, tuple[str, ...]]] = {
     "hexlit.web": ("starlette", "tornado"),
     "hexlit.runtime": ("auto", "builtin", "streamlit"),
-    "hexlit.store": ("memory", "filesystem"),
+    "hexlit.store": ("memory", "filesystem", "redis"),
     "server.xsrfCookieSameSite": ("lax", "strict", "none"),
 }
 

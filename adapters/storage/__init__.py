@@ -1,1 +1,1 @@
-"""`MediaStore` and `UploadStore` implementations: in memory (the default) and on disk."""
+"""`MediaStore` and `UploadStore` implementations: in memory (the default), on disk, Redis."""

@@ -1,0 +1,1 @@
+"""`SessionDirectory` and `SessionPresence` implementations shared by replicas (Redis)."""

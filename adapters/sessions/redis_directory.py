@@ -1,0 +1,100 @@
+"""A session directory in Redis: which sessions are live on any replica.
+
+Each live session is one key, `{ns}:session:{session_id}` (an id made of
+`[A-Za-z0-9._-]` as is, any other as `~<hex>`), set with an expiry of `ttl` seconds when
+the session attaches, renewed by `refresh` (which the session core calls well within the
+ttl) and deleted when it detaches. A replica that crashes stops refreshing: its sessions
+drop out of the directory after at most `ttl`. `refresh` sets the keys rather than only
+renewing them, so announcements lost in a Redis restart come back with the next refresh.
+
+Every Redis error becomes `StoreUnavailable("shared store unreachable")`, its reason
+logged once at WARNING (the error class and, for connection errors, redis-py's message);
+the client reconnects by itself on the next call once Redis is back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from typing import Final
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from hexlit.ports.errors import StoreUnavailable
+
+UNREACHABLE: Final = "shared store unreachable"
+DEFAULT_TTL: Final = 90.0
+
+log = logging.getLogger(__name__)
+
+_PLAIN_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,200}")
+
+
+def _key_part(value: str) -> str:
+    if _PLAIN_ID.fullmatch(value):
+        return value
+    return "~" + value.encode("utf-8", "surrogatepass").hex()
+
+
+def _reason(error: BaseException) -> str:
+    """What to log about a failure: never data (a ResponseError may echo arguments)."""
+    name = type(error).__name__
+    if isinstance(error, RedisConnectionError | RedisTimeoutError | OSError):
+        return f"{name}: {str(error)[:200]}"
+    if isinstance(error, ResponseError):
+        return f"{name}: {str(error).split(' ', 1)[0][:40]}"
+    return name
+
+
+@contextlib.contextmanager
+def _shared_store(operation: str) -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, OSError) as error:
+        log.warning("%s during %s (%s)", UNREACHABLE, operation, _reason(error))
+        raise StoreUnavailable(UNREACHABLE) from None
+
+
+class RedisSessionDirectory:
+    """Implements `SessionDirectory` and `SessionPresence` over one Redis client."""
+
+    def __init__(self, client: Redis, namespace: str = "hexlit", ttl: float = DEFAULT_TTL):
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+        self._client = client
+        self._prefix = f"{namespace}:session:"
+        self._px = max(1, round(ttl * 1000))
+
+    def _key(self, session_id: str) -> str:
+        return self._prefix + _key_part(session_id)
+
+    async def is_active(self, session_id: str) -> bool:
+        with _shared_store("session lookup"):
+            found: int = await self._client.exists(self._key(session_id))
+        return found > 0
+
+    async def attached(self, session_id: str) -> None:
+        with _shared_store("session attach"):
+            await self._client.set(self._key(session_id), b"1", px=self._px)
+
+    async def detached(self, session_id: str) -> None:
+        with _shared_store("session detach"):
+            await self._client.delete(self._key(session_id))
+
+    async def refresh(self, session_ids: Sequence[str]) -> None:
+        if not session_ids:
+            return
+        with _shared_store("session refresh"):
+            async with self._client.pipeline(transaction=False) as pipe:
+                for session_id in session_ids:
+                    pipe.set(self._key(session_id), b"1", px=self._px)
+                await pipe.execute()
+
+    async def close(self) -> None:
+        """Close the client (its connections); the directory is not used afterwards."""
+        await self._client.aclose()
