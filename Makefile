@@ -9,7 +9,7 @@ INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,stre
 APP ?= examples/showcase/app.py
 WEB ?= starlette
 
-.PHONY: run test install system-packages lint typecheck architecture pytest e2e bench-files clean
+.PHONY: run test install system-packages lint typecheck architecture pytest e2e bench-files bench-replicas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ test: install lint typecheck architecture pytest
 # Peak server RSS during a 100 MB upload and download, hexlit vs Streamlit (not a test).
 bench-files: install
 	$(BIN)/python bench/rss_files.py
+
+# Media MB/s through nginx with 1 and with 2 replicas sharing Redis (not a test).
+bench-replicas: install system-packages
+	$(BIN)/python bench/replicas_media.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from hexlit.ports.errors import ClientGone, MalformedFrame, RuntimeUnavailable
+from hexlit.ports.errors import ClientGone, MalformedFrame, RuntimeUnavailable, StoreUnavailable
 from hexlit.ports.media import MediaKind, MediaLibrary
 from hexlit.ports.metrics import MetricFamily
 from hexlit.ports.runtime import Outbox, Readiness, SessionStart
@@ -117,6 +117,8 @@ class BuiltinRuntime:
                 lines = await self._file_command(session_id, text.split())
             except ValueError:
                 lines = ["error malformed file command"]
+            except StoreUnavailable:
+                lines = ["error shared store unavailable, try again"]
             for line in lines:
                 _send(session, line.encode())
         else:
