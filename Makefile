@@ -9,7 +9,7 @@ INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,stre
 APP ?= examples/showcase/app.py
 WEB ?= starlette
 
-.PHONY: run test install system-packages lint typecheck architecture pytest e2e bench-files bench-replicas clean
+.PHONY: run test install system-packages lint typecheck architecture pytest e2e bench bench-files bench-replicas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ e2e: install system-packages
 	$(BIN)/python -m pytest tests/e2e
 
 test: install lint typecheck architecture pytest
+
+# Benchmarks (never part of `make test`): every one below, in one run.
+bench: bench-files bench-replicas
 
 # Peak server RSS during a 100 MB upload and download, hexlit vs Streamlit (not a test).
 bench-files: install
