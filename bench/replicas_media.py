@@ -89,9 +89,7 @@ async def one_round(url: str) -> float:
 
 
 def main() -> None:
-    print(
-        f"machine: {os.cpu_count()} cores, shared by load generator, nginx, Redis, replicas"
-    )
+    print(f"machine: {os.cpu_count()} cores, shared by load generator, nginx, Redis, replicas")
     with ExitStack() as stack:
         logs = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         redis = stack.enter_context(redis_server())
