@@ -9,7 +9,7 @@ INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,stre
 APP ?= examples/showcase/app.py
 WEB ?= starlette
 
-.PHONY: run test install system-packages lint typecheck architecture pytest e2e bench bench-files bench-replicas clean
+.PHONY: run test install system-packages lint typecheck architecture pytest e2e bench bench-reruns bench-files bench-replicas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +51,11 @@ e2e: install system-packages
 test: install lint typecheck architecture pytest
 
 # Benchmarks (never part of `make test`): every one below, in one run.
-bench: bench-files bench-replicas
+bench: bench-reruns bench-files bench-replicas
+
+# Interactive rerun latency and server CPU per rerun, hexlit (both stacks) vs Streamlit.
+bench-reruns: install
+	$(BIN)/python bench/rerun_latency.py
 
 # Peak server RSS during a 100 MB upload and download, hexlit vs Streamlit (not a test).
 bench-files: install

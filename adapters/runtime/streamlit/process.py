@@ -37,7 +37,7 @@ def prepare_process(
     script = str(script_path.resolve())
     streamlit_config._main_script_path = script
     flags = {
-        key.replace(".", "_"): value
+        key.replace(".", "_"): _typed(key, value)
         for key, value in options.items()
         if not key.startswith(HEXLIT_SECTION)
     }
@@ -50,3 +50,28 @@ def prepare_process(
 def option(key: str) -> Any:
     """A Streamlit config option's current value."""
     return streamlit_config.get_option(key)
+
+
+def _typed(key: str, value: Any) -> Any:
+    """A flag value as the type Streamlit declares for the option.
+
+    `streamlit run` gets typed values from click; options hexlit does not know itself
+    (`runner.*`, `theme.*`, ...) arrive here as the strings given on the command line or
+    in the environment, and `"false"` is a true value to Python.
+    """
+    option = streamlit_config._config_options_template.get(key)
+    if option is None or not isinstance(value, str):
+        return value
+    if option.type is bool:
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes", "on"):
+            return True
+        if lowered in ("false", "0", "no", "off"):
+            return False
+        return value
+    if option.type in (int, float):
+        try:
+            return option.type(value)
+        except ValueError:
+            return value
+    return value
