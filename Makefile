@@ -9,7 +9,7 @@ INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,stre
 APP ?= examples/showcase/app.py
 WEB ?= starlette
 
-.PHONY: run test install system-packages lint typecheck architecture pytest e2e bench bench-reruns bench-files bench-replicas clean
+.PHONY: run test install system-packages lint typecheck architecture pytest e2e bench bench-reruns bench-assets bench-files bench-replicas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +51,12 @@ e2e: install system-packages
 test: install lint typecheck architecture pytest
 
 # Benchmarks (never part of `make test`): every one below, in one run.
-bench: bench-reruns bench-files bench-replicas
+bench: bench-reruns bench-assets bench-files bench-replicas
+
+# Frontend asset req/s: hexlit vs Streamlit vs bare Starlette/Tornado (needs wrk).
+bench-assets: install
+	@command -v wrk >/dev/null || { timeout 600 apt-get update -qq && timeout 900 apt-get install -y -qq wrk; }
+	$(BIN)/python bench/assets_throughput.py
 
 # Interactive rerun latency and server CPU per rerun, hexlit (both stacks) vs Streamlit.
 bench-reruns: install

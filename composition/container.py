@@ -43,6 +43,9 @@ from hexlit.domain.status_service import StatusService
 from hexlit.domain.upload_service import UploadedFilesService
 from hexlit.ports.web import WebUseCases
 
+FRONTEND_CACHE_BYTES = 64 * 1024 * 1024
+"""The frontend build (about 26 MB for Streamlit 1.67) is served from memory."""
+
 
 class Container(containers.DeclarativeContainer):
     """hexlit, wired. Build one with `build_container`; call providers to get objects."""
@@ -138,7 +141,7 @@ class Container(containers.DeclarativeContainer):
     )
     frontend = providers.Singleton(
         StaticService,
-        source=providers.Singleton(FolderAssets, frontend_root),
+        source=providers.Singleton(FolderAssets, frontend_root, cache_bytes=FRONTEND_CACHE_BYTES),
         base_path=web_settings.provided.base_path,
     )
 

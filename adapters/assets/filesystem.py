@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 from hexlit.ports.assets import Asset
@@ -37,24 +38,60 @@ def guess_content_type(path: str) -> str:
     return guessed
 
 
-class FolderAssets:
-    """Implements `AssetSource` for the files under `root` (symlinks may not escape it)."""
+MAX_REMEMBERED_LOOKUPS = 10_000
+"""With caching on, path lookups (found or not) are remembered too, up to this many."""
 
-    def __init__(self, root: Path) -> None:
+
+class FolderAssets:
+    """Implements `AssetSource` for the files under `root` (symlinks may not escape it).
+
+    `cache_bytes` > 0 keeps file contents in memory, up to that many bytes in all (least
+    recently used go first), and remembers path lookups: for a folder that never changes
+    while the server runs, such as the frontend build inside the installed package.
+    Folders a developer edits (components, app static files) are read each time.
+    """
+
+    def __init__(self, root: Path, cache_bytes: int = 0) -> None:
         self._root = root.resolve()
+        self._cache_limit = cache_bytes
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cached_bytes = 0
+        self._lookups: dict[str, Asset | None] = {}
 
     @property
     def root(self) -> Path:
         return self._root
 
     async def stat(self, path: str) -> Asset | None:
-        return await asyncio.to_thread(self._stat, path)
+        if self._cache_limit and path in self._lookups:
+            return self._lookups[path]
+        found = await asyncio.to_thread(self._stat, path)
+        if self._cache_limit:
+            if len(self._lookups) >= MAX_REMEMBERED_LOOKUPS:
+                self._lookups.clear()
+            self._lookups[path] = found
+        return found
 
     async def read(self, asset: Asset) -> bytes:
+        cached = self._cache.get(asset.path)
+        if cached is not None:
+            self._cache.move_to_end(asset.path)
+            return cached
         try:
-            return await asyncio.to_thread((self._root / asset.path).read_bytes)
+            data = await asyncio.to_thread((self._root / asset.path).read_bytes)
         except OSError:
             raise NotFound("Not Found") from None
+        self._remember(asset.path, data)
+        return data
+
+    def _remember(self, path: str, data: bytes) -> None:
+        if len(data) > self._cache_limit:
+            return
+        self._cache[path] = data
+        self._cached_bytes += len(data)
+        while self._cached_bytes > self._cache_limit:
+            _, dropped = self._cache.popitem(last=False)
+            self._cached_bytes -= len(dropped)
 
     def _stat(self, path: str) -> Asset | None:
         try:

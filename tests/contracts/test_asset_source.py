@@ -70,3 +70,27 @@ def test_a_file_that_vanished_is_not_found(tree: tuple[AssetSource, Path]) -> No
     (root / "index.html").unlink()
     with pytest.raises(NotFound):
         asyncio.run(source.read(asset))
+
+
+def test_a_caching_folder_serves_from_memory_within_its_bound(tmp_path: Path) -> None:
+    root = tmp_path / "build"
+    root.mkdir()
+    (root / "a.js").write_bytes(b"a" * 100)
+    (root / "b.js").write_bytes(b"b" * 100)
+    source = FolderAssets(root, cache_bytes=150)
+
+    async def scenario() -> tuple[bytes, bytes, bytes]:
+        a = await source.stat("a.js")
+        b = await source.stat("b.js")
+        assert a is not None
+        assert b is not None
+        first = await source.read(a)
+        (root / "a.js").write_bytes(b"changed")  # an immutable build never does this
+        cached = await source.read(a)
+        await source.read(b)  # 200 bytes > 150: a.js is evicted
+        (root / "a.js").write_bytes(b"x" * 100)
+        return first, cached, await source.read(a)
+
+    first, cached, reread = asyncio.run(scenario())
+    assert first == cached == b"a" * 100
+    assert reread == b"x" * 100
