@@ -116,9 +116,8 @@ def main() -> None:
 
     for target in targets:
         values = results[target]
-        print(
-            f"{target:18} req/s min {min(values):8.0f} median {statistics.median(values):8.0f} max {max(values):8.0f}"
-        )
+        low, mid, high = min(values), statistics.median(values), max(values)
+        print(f"{target:18} req/s min {low:8.0f} median {mid:8.0f} max {high:8.0f}")
     print(f"hexlit-starlette / streamlit      {ratio('hexlit-starlette', 'streamlit'):.2f}")
     print(f"hexlit-starlette / bare-starlette {ratio('hexlit-starlette', 'bare-starlette'):.2f}")
     print(f"hexlit-tornado / bare-tornado     {ratio('hexlit-tornado', 'bare-tornado'):.2f}")
