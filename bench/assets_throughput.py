@@ -19,15 +19,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 import streamlit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.servers import app_command, start_server  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 
 ROUND_SECONDS = 3
@@ -43,30 +42,12 @@ def start(target: str, port: int, log: Path, asset: Path) -> subprocess.Popen[by
     app = str(HERE / "light_app.py")
     options = ["--server.address", "127.0.0.1", "--server.port", str(port)]
     options += ["--server.headless", "true", "--server.fileWatcherType", "none"]
-    if target == "streamlit":
-        command = [sys.executable, "-m", "streamlit", "run", app, *options]
-    elif target.startswith("hexlit-"):
-        stack = target.removeprefix("hexlit-")
-        command = [sys.executable, "-m", "hexlit.composition", "run", app, "--web", stack, *options]
+    if target.startswith("bare-"):
+        bare = HERE / "bare_servers.py"
+        command = [sys.executable, str(bare), target.removeprefix("bare-"), str(port), str(asset)]
     else:
-        command = [
-            sys.executable,
-            str(HERE / "bare_servers.py"),
-            target.removeprefix("bare-"),
-            str(port),
-            str(asset),
-        ]
-    env = {**os.environ, "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
-    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"{target} did not start; see {log}")
+        command = app_command(target, Path(app), options)
+    return start_server(command, port, log)
 
 
 def wrk(url: str) -> float:

@@ -30,7 +30,6 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.sync.client import ClientConnection, connect
@@ -38,6 +37,7 @@ from websockets.sync.client import ClientConnection, connect
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.servers import app_command, start_server  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 
 TARGETS = ("streamlit", "hexlit-starlette", "hexlit-tornado")
@@ -52,22 +52,7 @@ def start(target: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     options = ["--server.address", "127.0.0.1", "--server.port", str(port)]
     options += ["--server.headless", "true", "--runner.postScriptGC", "false"]
     options += ["--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-    if target == "streamlit":
-        command = [sys.executable, "-m", "streamlit", "run", app, *options]
-    else:
-        stack = target.split("-", 1)[1]
-        command = [sys.executable, "-m", "hexlit.composition", "run", app, "--web", stack, *options]
-    env = {**os.environ, "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
-    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"{target} did not start; see {log}")
+    return start_server(app_command(target, Path(app), options), port, log)
 
 
 def cpu_seconds(pid: int) -> float:

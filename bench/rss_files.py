@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,16 +28,15 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.sync.client import ClientConnection, connect
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench.servers import app_command, start_server  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
+
 MB = 1024 * 1024
 SIZE = 100 * MB
 TIMEOUT = 120.0
 BOUNDARY = "----benchBoundary"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def rss_kib(pid: int, field: str) -> int:
@@ -63,25 +61,10 @@ def start(target: str, port: int, store_dir: str) -> subprocess.Popen[bytes]:
         "true",
     ]
     common += ["--runner.postScriptGC", "false", "--server.fileWatcherType", "none"]
-    if target == "streamlit":
-        command = [sys.executable, "-m", "streamlit", "run", app, *common]
-    else:
-        _, stack, store = target.split("-")
-        command = [sys.executable, "-m", "hexlit.composition", "run", app, "--web", stack, *common]
-        command += ["--hexlit.store", store, "--hexlit.storeDir", store_dir]
-    env = {**os.environ, "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"{target} did not start")
+    if target.startswith("hexlit-"):
+        store = target.split("-")[2]
+        common += ["--hexlit.store", store, "--hexlit.storeDir", store_dir]
+    return start_server(app_command(target, Path(app), common), port, None)
 
 
 def run_app(ws: ClientConnection) -> tuple[str, str]:

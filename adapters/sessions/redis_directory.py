@@ -14,50 +14,15 @@ the client reconnects by itself on the next call once Redis is back.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from hexlit.ports.errors import StoreUnavailable
+from hexlit.adapters.storage.redis import key_part as _key_part
+from hexlit.adapters.storage.redis import shared_store as _shared_store
 
-UNREACHABLE: Final = "shared store unreachable"
 DEFAULT_TTL: Final = 90.0
-
-log = logging.getLogger(__name__)
-
-_PLAIN_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,200}")
-
-
-def _key_part(value: str) -> str:
-    if _PLAIN_ID.fullmatch(value):
-        return value
-    return "~" + value.encode("utf-8", "surrogatepass").hex()
-
-
-def _reason(error: BaseException) -> str:
-    """What to log about a failure: never data (a ResponseError may echo arguments)."""
-    name = type(error).__name__
-    if isinstance(error, RedisConnectionError | RedisTimeoutError | OSError):
-        return f"{name}: {str(error)[:200]}"
-    if isinstance(error, ResponseError):
-        return f"{name}: {str(error).split(' ', 1)[0][:40]}"
-    return name
-
-
-@contextlib.contextmanager
-def _shared_store(operation: str) -> Iterator[None]:
-    try:
-        yield
-    except (RedisError, OSError) as error:
-        log.warning("%s during %s (%s)", UNREACHABLE, operation, _reason(error))
-        raise StoreUnavailable(UNREACHABLE) from None
 
 
 class RedisSessionDirectory:

@@ -122,7 +122,7 @@ def _reason(error: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _shared_store(operation: str) -> Iterator[None]:
+def shared_store(operation: str) -> Iterator[None]:
     """Turn any Redis failure inside the block into `StoreUnavailable`, logged once."""
     try:
         yield
@@ -152,7 +152,7 @@ class RedisMediaStore:
     async def put(self, info: MediaInfo, data: bytes) -> None:
         meta = self._meta(info.media_id)
         view = memoryview(data)
-        with _shared_store("media put"):
+        with shared_store("media put"):
             for _ in range(WATCH_ATTEMPTS - 1):
                 with contextlib.suppress(WatchError):
                     await self._put_once(info, meta, view)
@@ -187,7 +187,7 @@ class RedisMediaStore:
             await pipe.execute()
 
     async def info(self, media_id: str) -> MediaInfo | None:
-        with _shared_store("media info"):
+        with shared_store("media info"):
             fields = await self._client.hgetall(self._meta(media_id))
         if not fields:
             return None
@@ -201,7 +201,7 @@ class RedisMediaStore:
         )
 
     async def read(self, media_id: str, start: int, end: int) -> AsyncIterator[bytes]:
-        with _shared_store("media read"):
+        with shared_store("media read"):
             size = await self._client.hget(self._meta(media_id), "size")
         if size is None:
             raise NotFound("File not found")
@@ -210,7 +210,7 @@ class RedisMediaStore:
         while position <= end:
             n, offset = divmod(position, CHUNK)
             last = min(end - n * CHUNK, CHUNK - 1)
-            with _shared_store("media read"):
+            with shared_store("media read"):
                 piece = _bytes(await self._client.getrange(self._chunk(media_id, n), offset, last))
             if len(piece) != last - offset + 1:
                 raise NotFound("File not found")  # deleted (or expired) while being read
@@ -219,7 +219,7 @@ class RedisMediaStore:
 
     async def delete(self, media_id: str) -> None:
         meta = self._meta(media_id)
-        with _shared_store("media delete"):
+        with shared_store("media delete"):
             for _ in range(WATCH_ATTEMPTS - 1):
                 with contextlib.suppress(WatchError):
                     await self._delete_once(media_id, meta)
@@ -263,7 +263,7 @@ class _RedisWriter:
 
     async def _flush(self, size: int, operation: str) -> None:
         piece = bytes(self._buffer[:size])
-        with _shared_store(operation):
+        with shared_store(operation):
             await self._store._client.set(f"{self._tmp}{self._chunks}", piece, px=_px(TMP_TTL))
         del self._buffer[:size]
         self._chunks += 1
@@ -273,7 +273,7 @@ class _RedisWriter:
             raise RuntimeError("the upload is already committed or aborted")
         if self._buffer:
             await self._flush(len(self._buffer), "upload commit")
-        with _shared_store("upload commit"):
+        with shared_store("upload commit"):
             for _ in range(WATCH_ATTEMPTS - 1):
                 with contextlib.suppress(WatchError):
                     await self._commit_once(file)
@@ -330,7 +330,7 @@ class _RedisWriter:
 
     async def _discard(self) -> None:
         if self._chunks:
-            with _shared_store("upload abort"):
+            with shared_store("upload abort"):
                 await self._store._client.delete(*(f"{self._tmp}{n}" for n in range(self._chunks)))
 
 
@@ -356,7 +356,7 @@ class RedisUploadStore:
 
     async def get(self, session_id: str, file_id: str) -> tuple[UploadedFile, bytes] | None:
         meta = self._meta(session_id, file_id)
-        with _shared_store("upload get"):
+        with shared_store("upload get"):
             for _ in range(WATCH_ATTEMPTS):
                 fields = await self._client.hgetall(meta)
                 if not fields:
@@ -383,7 +383,7 @@ class RedisUploadStore:
             raise WatchError("the file kept changing while being read")
 
     async def delete(self, session_id: str, file_id: str) -> None:
-        with _shared_store("upload delete"):
+        with shared_store("upload delete"):
             for _ in range(WATCH_ATTEMPTS - 1):
                 with contextlib.suppress(WatchError):
                     await self._delete_once(session_id, [file_id], whole_session=False)
@@ -391,7 +391,7 @@ class RedisUploadStore:
             await self._delete_once(session_id, [file_id], whole_session=False)
 
     async def delete_session(self, session_id: str) -> None:
-        with _shared_store("upload delete_session"):
+        with shared_store("upload delete_session"):
             for _ in range(WATCH_ATTEMPTS - 1):
                 with contextlib.suppress(WatchError):
                     await self._delete_once(session_id, None, whole_session=True)

@@ -1,0 +1,38 @@
+"""Starting the servers a benchmark compares: one helper for every script in bench/."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+DEAD_PROXY = "http://127.0.0.1:9"
+"""Streamlit looks up the machine's external IP on some handshakes: never leave loopback."""
+
+
+def app_command(target: str, app: Path, options: list[str]) -> list[str]:
+    """`streamlit run APP` for "streamlit", `hexlit run APP --web STACK` for "hexlit-STACK"."""
+    if target == "streamlit":
+        return [sys.executable, "-m", "streamlit", "run", str(app), *options]
+    stack = target.split("-")[1]
+    return [sys.executable, "-m", "hexlit.composition", "run", str(app), "--web", stack, *options]
+
+
+def start_server(command: list[str], port: int, log: Path | None) -> subprocess.Popen[bytes]:
+    """Start `command` and wait (60 s at most) until its `/_stcore/health` answers 200."""
+    env = {**os.environ, "HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY}
+    output = log.open("wb") if log else subprocess.DEVNULL
+    process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{command[2:5]} did not start; see {log}")
