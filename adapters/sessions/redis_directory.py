@@ -19,6 +19,7 @@ from typing import Final
 
 from redis.asyncio import Redis
 
+from hexlit.adapters.storage.redis import UNREACHABLE as UNREACHABLE
 from hexlit.adapters.storage.redis import key_part as _key_part
 from hexlit.adapters.storage.redis import shared_store as _shared_store
 
