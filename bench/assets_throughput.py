@@ -11,10 +11,8 @@ Run: `make bench-assets`; writes bench/results/assets_throughput.json.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -26,7 +24,7 @@ import streamlit
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.servers import app_command, start_server  # noqa: E402
+from bench.servers import app_command, start_server, stop_servers, write_results  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 
 ROUND_SECONDS = 3
@@ -84,13 +82,7 @@ def main() -> None:
                 ):
                     results[target].append(wrk(urls[target]))
         finally:
-            for process in processes.values():
-                process.send_signal(signal.SIGTERM)
-            for process in processes.values():
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_servers(list(processes.values()))
 
     def ratio(a: str, b: str) -> float:
         return statistics.median(x / y for x, y in zip(results[a], results[b], strict=True))
@@ -102,9 +94,7 @@ def main() -> None:
     print(f"hexlit-starlette / streamlit      {ratio('hexlit-starlette', 'streamlit'):.2f}")
     print(f"hexlit-starlette / bare-starlette {ratio('hexlit-starlette', 'bare-starlette'):.2f}")
     print(f"hexlit-tornado / bare-tornado     {ratio('hexlit-tornado', 'bare-tornado'):.2f}")
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "assets_throughput.json").write_text(json.dumps(results, indent=2))
+    write_results("assets_throughput", results)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ bench/results/replicas_media.json.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -31,6 +30,7 @@ from websockets.sync.client import connect
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.servers import write_results  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 from tests.support.nginx import nginx_proxy, stop_process  # noqa: E402
 from tests.support.redis import redis_server  # noqa: E402
@@ -119,11 +119,7 @@ def main() -> None:
         f"2 / 1 replicas: median ratio {statistics.median(ratios):.2f} "
         f"(per pair: {', '.join(f'{r:.2f}' for r in ratios)})"
     )
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "replicas_media.json").write_text(
-        json.dumps({"rounds": rounds, "ratios": ratios}, indent=2)
-    )
+    write_results("replicas_media", {"rounds": rounds, "ratios": ratios})
 
 
 if __name__ == "__main__":

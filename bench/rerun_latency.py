@@ -19,9 +19,7 @@ bench/results/rerun_latency.json. Linux only.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,7 +35,7 @@ from websockets.sync.client import ClientConnection, connect
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.servers import app_command, start_server  # noqa: E402
+from bench.servers import app_command, start_server, stop_servers, write_results  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 
 TARGETS = ("streamlit", "hexlit-starlette", "hexlit-tornado")
@@ -109,13 +107,7 @@ def main() -> None:
                     cpu[target].append(cpu_per_rerun * 1000)
         finally:
             stack.close()
-            for process in processes.values():
-                process.send_signal(signal.SIGTERM)
-            for process in processes.values():
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_servers(list(processes.values()))
     print(f"{'server':18} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>8} {'vs st':>6}")
     results = {}
     for target in TARGETS:
@@ -124,9 +116,7 @@ def main() -> None:
         medians = [statistics.median(v) for v in (p50[target], p99[target], cpu[target])]
         print(f"{target:18} " + " ".join(f"{m:8.1f}" for m in medians), end="")
         print(f" {statistics.median(ratios):5.2f}x")
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "rerun_latency.json").write_text(json.dumps(results, indent=2))
+    write_results("rerun_latency", results)
 
 
 if __name__ == "__main__":

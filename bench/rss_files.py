@@ -13,9 +13,7 @@ bench/results/rss_files.json. Linux only (reads /proc).
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,7 +28,7 @@ from websockets.sync.client import ClientConnection, connect
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.servers import app_command, start_server  # noqa: E402
+from bench.servers import app_command, start_server, stop_servers, write_results  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 
 MB = 1024 * 1024
@@ -136,11 +134,7 @@ def measure(target: str) -> dict[str, float]:
                 assert received == SIZE, received
                 download_peak = rss_kib(process.pid, "VmHWM")
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_servers([process])
     return {
         "idle_rss_mb": idle / 1024,
         "upload_peak_over_idle_mb": (upload_peak - idle) / 1024,
@@ -175,9 +169,7 @@ def main() -> None:
             figures["download_mb_s"],
         )
         print(f"{target:30} " + " ".join(f"{value:12.1f}" for value in values), flush=True)
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "rss_files.json").write_text(json.dumps(results, indent=2))
+    write_results("rss_files", results)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,3 +38,21 @@ def start_server(command: list[str], port: int, log: Path | None) -> subprocess.
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"{command[2:5]} did not start; see {log}")
+
+
+def stop_servers(processes: list[subprocess.Popen[bytes]], timeout: float = 30.0) -> None:
+    """SIGTERM them all, then wait for each (bounded), killing the ones that linger."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def write_results(name: str, results: object) -> None:
+    """bench/results/NAME.json, for charts and later comparisons."""
+    folder = Path(__file__).resolve().parent / "results"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(results, indent=2))
