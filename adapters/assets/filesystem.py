@@ -87,6 +87,10 @@ class FolderAssets:
     def _remember(self, path: str, data: bytes) -> None:
         if len(data) > self._cache_limit:
             return
+        # Concurrent misses of one file each read it: count its bytes once.
+        replaced = self._cache.pop(path, None)
+        if replaced is not None:
+            self._cached_bytes -= len(replaced)
         self._cache[path] = data
         self._cached_bytes += len(data)
         while self._cached_bytes > self._cache_limit:

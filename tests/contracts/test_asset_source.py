@@ -94,3 +94,21 @@ def test_a_caching_folder_serves_from_memory_within_its_bound(tmp_path: Path) ->
     first, cached, reread = asyncio.run(scenario())
     assert first == cached == b"a" * 100
     assert reread == b"x" * 100
+
+
+def test_concurrent_misses_of_one_file_are_cached_once(tmp_path: Path) -> None:
+    """Found by the asset benchmark: 32 clients missing at once counted the file 32 times,
+    emptied the cache, and every later request read the disk again."""
+    root = tmp_path / "build"
+    root.mkdir()
+    (root / "big.js").write_bytes(b"j" * 100)
+    source = FolderAssets(root, cache_bytes=250)
+
+    async def scenario() -> bytes:
+        asset = await source.stat("big.js")
+        assert asset is not None
+        await asyncio.gather(*(source.read(asset) for _ in range(32)))
+        (root / "big.js").write_bytes(b"changed")  # a cached file is not read again
+        return await source.read(asset)
+
+    assert asyncio.run(scenario()) == b"j" * 100
