@@ -16,7 +16,7 @@ from typing import Final
 from hexlit.domain.byte_range import parse_range
 from hexlit.domain.content_disposition import attachment
 from hexlit.ports.errors import NotFound
-from hexlit.ports.media import MediaAnswer, MediaInfo, MediaKind, MediaStore
+from hexlit.ports.media import Chunk, MediaAnswer, MediaInfo, MediaKind, MediaStore
 
 _MEDIA_ID: Final = re.compile(r"[0-9a-f]{32}")
 CACHE_CONTROL: Final = "private, max-age=3600"
@@ -73,13 +73,13 @@ class MediaService:
         content_range = wanted.content_range(info.size) if wanted else None
         return MediaAnswer(info, length, content_range, disposition, CACHE_CONTROL, body)
 
-    async def _counted(self, media_id: str, start: int, end: int) -> AsyncIterator[bytes]:
+    async def _counted(self, media_id: str, start: int, end: int) -> AsyncIterator[Chunk]:
         async for chunk in self._store.read(media_id, start, end):
             self.bytes_served += len(chunk)
             yield chunk
 
 
-async def _nothing() -> AsyncIterator[bytes]:
+async def _nothing() -> AsyncIterator[Chunk]:
     empty: tuple[bytes, ...] = ()
     for chunk in empty:
         yield chunk

@@ -28,6 +28,11 @@ class MediaInfo:
     filename: str | None = None
 
 
+Chunk = bytes | memoryview
+"""A piece of a media body. A store that holds the bytes in memory hands out views of
+them, so a response is not copied once more before the server writes it."""
+
+
 @dataclass(frozen=True, slots=True)
 class MediaAnswer:
     """What to send for one media request.
@@ -41,7 +46,7 @@ class MediaAnswer:
     content_range: str | None
     disposition: str | None
     cache_control: str
-    body: AsyncIterator[bytes]
+    body: AsyncIterator[Chunk]
 
 
 class MediaStore(Protocol):
@@ -55,7 +60,7 @@ class MediaStore(Protocol):
         """The stored file's metadata, or None."""
         ...
 
-    def read(self, media_id: str, start: int, end: int) -> AsyncIterator[bytes]:
+    def read(self, media_id: str, start: int, end: int) -> AsyncIterator[Chunk]:
         """Bytes `start..end` (inclusive) in chunks, without loading the whole file.
 
         Raises `NotFound` (when iterated) if the file is gone.
