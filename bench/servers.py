@@ -26,18 +26,29 @@ def app_command(target: str, app: Path, options: list[str]) -> list[str]:
 
 def start_server(command: list[str], port: int, log: Path | None) -> subprocess.Popen[bytes]:
     """Start `command` and wait (60 s at most) until its `/_stcore/health` answers 200."""
+    process = launch(command, log)
+    wait_until_healthy(process, port)
+    return process
+
+
+def launch(command: list[str], log: Path | None) -> subprocess.Popen[bytes]:
+    """Start `command` without waiting for it (start several, then wait for each)."""
     env = {**os.environ, "HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY}
     output = log.open("wb") if log else subprocess.DEVNULL
-    process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+
+
+def wait_until_healthy(process: subprocess.Popen[bytes], port: int) -> None:
+    """Wait (60 s at most) until `/_stcore/health` answers 200; kill the process if not."""
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status_code == 200:
-                return process
+                return
         except httpx.TransportError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"{command[2:5]} did not start; see {log}")
+    raise RuntimeError(f"{process.args!r} did not answer on port {port}")
 
 
 def stop_servers(processes: list[subprocess.Popen[bytes]], timeout: float = 30.0) -> None:
