@@ -64,6 +64,10 @@ APP_OPTIONS = [
 """The same options for every app server. postScriptGC off: its full GC pass (about
 40 ms) would hide every server difference; XSRF off so `wrk` can PUT uploads."""
 
+TWIN_OPTIONS = os.environ.get("BENCH_TWIN_OPTIONS", "").split()
+"""Empty: the twin is identical (the noise floor). Options here make it a variant measured
+against hexlit-starlette in the same run, e.g. `--hexlit.loop asyncio --hexlit.http h11`."""
+
 APP_SERVERS = ("streamlit", "hexlit-starlette", "hexlit-starlette-twin", "hexlit-tornado")
 BARE = ("bare-starlette", "bare-tornado")
 ECHO = ("echo-starlette", "echo-tornado")
@@ -160,8 +164,9 @@ def command(name: str, port: int) -> list[str]:
     if name.startswith("echo-"):
         stack = name.removeprefix("echo-")
         return app_command(f"hexlit-{stack}", Path("builtin:echo"), options)
-    target = name.removesuffix("-twin")
-    return app_command(target, HERE / "suite_app.py", options)
+    if name.endswith("-twin"):
+        options += TWIN_OPTIONS
+    return app_command(name.removesuffix("-twin"), HERE / "suite_app.py", options)
 
 
 # Workloads ---------------------------------------------------------------------------

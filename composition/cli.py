@@ -12,6 +12,7 @@ from pathlib import Path
 from hexlit.composition.container import build_container
 from hexlit.composition.serve import serve
 from hexlit.composition.settings import ConfigError, load_config, parse_flags
+from hexlit.composition.speedups import event_loop_factory
 
 USAGE = """\
 usage: hexlit run APP [--web tornado|starlette] [--server.OPTION VALUE] [--hexlit.OPTION VALUE]
@@ -44,9 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    container = build_container(config, app)
     try:
-        return asyncio.run(serve(container, port_explicit="server.port" in config.explicit))
+        container = build_container(config, app)
+        loop_factory = event_loop_factory(str(container.config.hexlit.loop()))
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(serve(container, port_explicit="server.port" in config.explicit))
     except ConfigError as error:
         print(f"hexlit: {error}", file=sys.stderr)
         return 2

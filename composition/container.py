@@ -76,7 +76,7 @@ class Container(containers.DeclarativeContainer):
     upload_limits = providers.Singleton(slices.upload_limits, config.server)
     session_limits = providers.Singleton(slices.session_limits, config.server, config.hexlit)
     host_config = providers.Singleton(slices.host_config, config.client)
-    web_settings = providers.Singleton(slices.web_settings, config.server)
+    web_settings = providers.Singleton(slices.web_settings, config.server, config.hexlit)
     bind = providers.Singleton(slices.bind_settings, config.server)
 
     runtime = providers.Selector(

@@ -71,7 +71,11 @@ async def serve(container: Container, port_explicit: bool) -> int:
     for line in urls:
         print(f"  {line}", flush=True)
     stack = container.config.hexlit.web()
-    print(f"\n  Served by hexlit on {stack}. Press Ctrl+C to stop.\n", flush=True)
+    on_uvloop = type(asyncio.get_running_loop()).__module__.startswith("uvloop")
+    engine = "uvloop" if on_uvloop else "asyncio"
+    if stack == "starlette":
+        engine += f", {container.web_settings().http_parser}"
+    print(f"\n  Served by hexlit on {stack} ({engine}). Press Ctrl+C to stop.\n", flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -68,6 +68,8 @@ OPTIONS: Final[dict[str, Option]] = {
     "hexlit.queueMaxBytes": Option(int, 64 * 1024 * 1024),
     "hexlit.maxDisconnectedSessions": Option(int, 128),
     "hexlit.store": Option(str, "memory"),
+    "hexlit.loop": Option(str, "auto"),
+    "hexlit.http": Option(str, "auto"),
     "hexlit.storeDir": Option(str, ""),
     "hexlit.redis_url": Option(str, "redis://127.0.0.1:6379/0"),
 }
@@ -76,6 +78,8 @@ CHOICES: Final[dict[str, tuple[str, ...]]] = {
     "hexlit.web": ("starlette", "tornado"),
     "hexlit.runtime": ("auto", "builtin", "streamlit"),
     "hexlit.store": ("memory", "filesystem", "redis"),
+    "hexlit.loop": ("auto", "asyncio", "uvloop"),
+    "hexlit.http": ("auto", "h11", "httptools"),
     "server.xsrfCookieSameSite": ("lax", "strict", "none"),
 }
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from hexlit.adapters.web.settings import BindSettings, WebSettings
 from hexlit.composition.settings import ConfigError
+from hexlit.composition.speedups import http_parser
 from hexlit.domain.base_path import normalize_base_path
 from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.outbound_queue import QueueBounds
@@ -47,7 +48,7 @@ def host_config(client: dict[str, Any]) -> HostConfig:
     return HostConfig(allowed_origins=tuple(client["allowedOrigins"]))
 
 
-def web_settings(server: dict[str, Any]) -> WebSettings:
+def web_settings(server: dict[str, Any], hexlit: dict[str, Any]) -> WebSettings:
     ping = server["websocketPingInterval"]
     return WebSettings(
         base_path=normalize_base_path(server["baseUrlPath"] or ""),
@@ -55,6 +56,7 @@ def web_settings(server: dict[str, Any]) -> WebSettings:
         ping_interval=float(ping) if ping else DEFAULT_PING_SECONDS,
         websocket_compression=bool(server["enableWebsocketCompression"]),
         script_health_check=bool(server["scriptHealthCheckEnabled"]),
+        http_parser=http_parser(str(hexlit["http"])),
     )
 
 

@@ -16,6 +16,7 @@ class WebSettings:
         how long to wait for the pong.
     websocket_compression: `server.enableWebsocketCompression`.
     script_health_check: whether `/_stcore/script-health-check` is served.
+    http_parser: uvicorn's HTTP/1.1 parser, "h11" or "httptools" (Starlette stack only).
     """
 
     base_path: str = ""
@@ -23,6 +24,7 @@ class WebSettings:
     ping_interval: float = 30.0
     websocket_compression: bool = False
     script_health_check: bool = False
+    http_parser: str = "h11"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ import pytest
 
 from tests.support.server import ServerUnderTest
 
-STACKS = ("starlette", "tornado")
+STACKS = ("starlette", "starlette+speed", "tornado")
+"""`starlette+speed` is Starlette on uvloop and httptools (tests/support/server.py)."""
 
 
 @pytest.fixture(params=STACKS, scope="module")

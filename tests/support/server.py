@@ -14,12 +14,19 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from hexlit.composition.container import Container, build_container
 from hexlit.composition.serve import start_server
 from hexlit.composition.settings import load_config
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
+
+
+SPEED = "+speed"
+"""`starlette+speed`: the Starlette stack on uvloop and httptools (the `speed` extra);
+plain `starlette` pins h11 and asyncio's loop, so both paths are tested."""
 
 
 class ServerUnderTest:
@@ -33,16 +40,18 @@ class ServerUnderTest:
         workdir: Path | None = None,
     ) -> None:
         self.stack = stack
+        web = stack.removesuffix(SPEED)
         overrides = {
             "server.address": "127.0.0.1",
             "server.port": 0,
+            "hexlit.http": "httptools" if stack.endswith(SPEED) else "h11",
             **(options or {}),
-            "hexlit.web": stack,
+            "hexlit.web": web,
         }
         home = workdir or Path("/nonexistent-hexlit-test-home")
         config = load_config(environ={}, cwd=home, home=home, overrides=overrides)
         self.container: Container = build_container(config, app)
-        self.loop = asyncio.new_event_loop()
+        self.loop = uvloop.new_event_loop() if stack.endswith(SPEED) else asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self.loop.run_forever, name=f"hexlit-{stack}", daemon=True
         )

@@ -33,6 +33,7 @@ class UvicornServer:
         self._config = uvicorn.Config(
             app,
             lifespan="on",
+            http=web.http_parser,
             ws=HandshakeSafeWebSocketProtocol,
             ws_max_size=web.max_message_bytes,
             ws_ping_interval=web.ping_interval,

@@ -11,7 +11,7 @@ conformance suite pins it (test_malformed_subprotocol_header_is_refused_with_400
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
@@ -58,8 +58,9 @@ class CoalescingTransport:
 class HandshakeSafeWebSocketProtocol(WebSocketsSansIOProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
+        # uvloop's transports are not asyncio.Transport subclasses; both write the same way.
+        real = cast(asyncio.Transport, transport)
+        self.transport = CoalescingTransport(real, self.loop)  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
