@@ -9,7 +9,7 @@ INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,stre
 APP ?= examples/showcase/app.py
 WEB ?= starlette
 
-.PHONY: run test install system-packages lint typecheck architecture pytest e2e bench bench-reruns bench-assets bench-files bench-replicas clean
+.PHONY: run test install system-packages lint typecheck architecture pytest e2e bench bench-install soak bench-files bench-replicas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,25 +50,40 @@ e2e: install system-packages
 
 test: install lint typecheck architecture pytest
 
-# Benchmarks (never part of `make test`): every one below, in one run.
-bench: bench-reruns bench-assets bench-files bench-replicas
+# Benchmarks (never part of `make test`) run from a venv of their own with only what a
+# user installs (`.[streamlit,bench]`): the speed-ups the test venv carries would speed up
+# `streamlit run` too (uvloop sets TCP_NODELAY). BENCH_EXTRAS=streamlit,bench,speed
+# measures with them. Needs wrk (installed with apt when missing).
+BENCH_VENV := .venv-bench
+BENCH_EXTRAS ?= streamlit,bench
+BENCH := $(BENCH_VENV)/bin/python
 
-# Frontend asset req/s: hexlit vs Streamlit vs bare Starlette/Tornado (needs wrk).
-bench-assets: install
+$(BENCH):
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+
+bench-install: $(BENCH)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -e ".[$(BENCH_EXTRAS)]" --config-settings editable_mode=strict
 	@command -v wrk >/dev/null || { timeout 600 apt-get update -qq && timeout 900 apt-get install -y -qq wrk; }
-	$(BIN)/python bench/assets_throughput.py
 
-# Interactive rerun latency and server CPU per rerun, hexlit (both stacks) vs Streamlit.
-bench-reruns: install
-	$(BIN)/python bench/rerun_latency.py
+# Every workload of docs/performance.md, side by side with `streamlit run` and the bare
+# frameworks; prints the table, writes bench/results/suite.json and docs/performance.png.
+bench: bench-install
+	$(BENCH) bench/suite.py
+	$(BENCH) bench/chart.py
 
-# Peak server RSS during a 100 MB upload and download, hexlit vs Streamlit (not a test).
-bench-files: install
-	$(BIN)/python bench/rss_files.py
+# 200 sessions rerunning for 10 minutes on each stack (SOAK_SECONDS to change); not in CI.
+soak: bench-install
+	$(BENCH) bench/soak.py
 
-# Media MB/s through nginx with 1 and with 2 replicas sharing Redis (not a test).
-bench-replicas: install system-packages
-	$(BIN)/python bench/replicas_media.py
+# Peak server RSS and MB/s for a 100 MB upload and download, memory and filesystem stores.
+bench-files: bench-install
+	$(BENCH) bench/rss_files.py
+
+# Media MB/s through nginx with 1 and with 2 replicas sharing Redis.
+bench-replicas: bench-install system-packages
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check redis
+	$(BENCH) bench/replicas_media.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
