@@ -154,7 +154,7 @@ class BuiltinRuntime:
         command, args = words[0], words[1:]
         if command == "media" and self._media is not None and len(args) >= 3:
             kind, size, content_type = MediaKind(args[0]), int(args[1]), args[2]
-            data = bytes(index % 251 for index in range(size))
+            data = (bytes(range(251)) * (size // 251 + 1))[:size]  # byte i is i % 251
             filename = " ".join(args[3:]) or None
             media_id = await self._media.add(data, content_type, kind, filename)
             return [f"media /media/{media_id}{_EXTENSIONS.get(content_type, '.bin')}"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 import httpx
@@ -138,3 +139,22 @@ def test_media_is_never_gzipped(server: ServerUnderTest) -> None:
         response = get(server, url, **{"Accept-Encoding": "gzip"})
     assert "content-encoding" not in response.headers
     assert response.content == expected(50_000)
+
+
+def test_a_client_that_leaves_stops_the_read(server: ServerUnderTest) -> None:
+    """A download abandoned after its first bytes does not read the rest of the file."""
+    size = 64 * 1024 * 1024
+    media = server.container.media()
+    with live_session(server) as session:
+        path = add_media(session, size=size)
+        served_before = media.bytes_served
+        with httpx.stream("GET", server.url(path), timeout=TIMEOUT) as response:
+            assert response.status_code == 200
+            next(response.iter_raw(64 * 1024))
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:  # let the server notice, then read the counter
+            settled = media.bytes_served
+            time.sleep(0.2)
+            if media.bytes_served == settled:
+                break
+    assert media.bytes_served - served_before < size // 2

@@ -31,7 +31,8 @@ def frontend_endpoint(frontend: Frontend) -> Callable[[Request], Awaitable[Respo
         rest = request.path_params.get("rest")
         path = "" if rest is None else "/" + rest
         try:
-            answer = await frontend.get(path, request.method, request.url.query)
+            query = request.scope["query_string"].decode("latin-1")  # no URL object built
+            answer = await frontend.get(path, request.method, query)
         except HexlitError as failure:
             return to_response(responses.error(failure), request.method)
         if isinstance(answer, FileAnswer):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.requests import Request
@@ -11,7 +10,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from hexlit.adapters.web import responses
-from hexlit.adapters.web.starlette.render import to_response
+from hexlit.adapters.web.starlette.render import RawHeaders, raw_headers, to_response
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.media import Chunk, Media
 from hexlit.ports.status import ServerStatus
@@ -32,11 +31,7 @@ def media_endpoint(media: Media, status: ServerStatus) -> Callable[[Request], Aw
         rendered = responses.media(answer, allow)
         if head:
             return to_response(rendered, request.method)
-        streamed = ChunkStream(answer.body, rendered.status)
-        for name, value in rendered.headers:
-            streamed.headers.append(name, value)
-        streamed.headers["content-length"] = str(rendered.content_length)
-        return streamed
+        return ChunkStream(answer.body, rendered.status, raw_headers(rendered))
 
     return endpoint
 
@@ -44,33 +39,42 @@ def media_endpoint(media: Media, status: ServerStatus) -> Callable[[Request], Aw
 class ChunkStream(Response):
     """Sends a store's chunks as they come, and stops reading when the client leaves.
 
-    Starlette's `StreamingResponse` does the same with an anyio task group per response;
-    one plain task watching for the disconnect costs less (docs/performance.md).
+    Starlette's `StreamingResponse` opens an anyio task group per response to watch for
+    the disconnect. Here one plain task watches, and only from a second chunk on: most
+    media answers (a range, a small file) are one chunk and need no watcher at all.
     """
 
-    def __init__(self, chunks: AsyncIterator[Chunk], status: int) -> None:
-        super().__init__(status_code=status)
-        del self.headers["content-length"]  # the caller sets the real one
+    def __init__(self, chunks: AsyncIterator[Chunk], status: int, headers: RawHeaders) -> None:
+        self.status_code = status
+        self.raw_headers = headers
+        self.background = None
         self._chunks = chunks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        left = asyncio.ensure_future(_disconnected(receive))
+        left: asyncio.Task[None] | None = None
+        first = True
         try:
             await send(
                 {"type": "http.response.start", "status": self.status_code,
                  "headers": self.raw_headers}
             )  # fmt: skip
             async for chunk in self._chunks:
-                if left.done():
-                    return
+                if not first:
+                    if left is None:
+                        left = asyncio.ensure_future(_disconnected(receive))
+                    # A send to a client that left returns at once: yield, so the
+                    # watcher runs and a long body stops within a chunk or two.
+                    await asyncio.sleep(0)
+                    if left.done():
+                        return
+                first = False
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:  # ASGI 2.4 servers raise when the client has gone
             return
         finally:
-            left.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await left
+            if left is not None:
+                left.cancel()  # it ends on the next loop turn; nothing waits for it
 
 
 async def _disconnected(receive: Receive) -> None:
