@@ -107,10 +107,13 @@ async def reruns(session: Session, seconds: float) -> list[float]:
     return latencies
 
 
-async def many_sessions(stream_url: str, sessions: int, reruns_each: int) -> dict[str, float]:
+async def many_sessions(
+    stream_url: str, sessions: int, reruns_each: int, pid: int
+) -> dict[str, float]:
     """`sessions` concurrent sessions, each rerunning `reruns_each` times.
 
-    Returns reruns per second over the rerun phase and how many sessions failed.
+    Returns reruns per second over the rerun phase, the server's CPU per rerun in it, and
+    how many sessions failed.
     """
     opened = await asyncio.gather(
         *(open_session(stream_url) for _ in range(sessions)), return_exceptions=True
@@ -121,13 +124,17 @@ async def many_sessions(stream_url: str, sessions: int, reruns_each: int) -> dic
         for _ in range(reruns_each):
             await run_script(session)
 
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), cpu_seconds(pid)
     outcomes = await asyncio.gather(*(rerun_all(s) for s in live), return_exceptions=True)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
     await asyncio.gather(*(session.ws.close() for session in live), return_exceptions=True)
     errors = (sessions - len(live)) + sum(isinstance(o, BaseException) for o in outcomes)
     completed = sum(not isinstance(o, BaseException) for o in outcomes) * reruns_each
-    return {"reruns_per_s": completed / elapsed, "errors": errors}
+    return {
+        "reruns_per_s": completed / elapsed,
+        "cpu_ms_per_rerun": cpu / max(1, completed) * 1000,
+        "errors": errors,
+    }
 
 
 async def open_idle_sessions(stream_url: str, count: int, parallel: int) -> list[Session]:
