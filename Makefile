@@ -71,6 +71,7 @@ bench-install: $(BENCH)
 bench: bench-install
 	$(BENCH) bench/suite.py
 	$(BENCH) bench/chart.py
+	$(BENCH) bench/report.py
 
 # 200 sessions rerunning for 10 minutes on each stack (SOAK_SECONDS to change); not in CI.
 soak: bench-install

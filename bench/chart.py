@@ -2,8 +2,8 @@
 
 Left: how many times better hexlit is than `streamlit run` on every workload and metric.
 Right: hexlit against the bare frameworks (what the hexagon costs). Bars are the median
-of the per-round ratios, whiskers their min and max; the grey band is the noise floor,
-the spread of two identical hexlit servers measured the same way.
+of the per-round ratios, whiskers their min and max. The grey band behind a row is its
+noise floor: the min-max of two identical hexlit servers measured the same way.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+import textwrap
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -35,47 +37,48 @@ NOISE = "hexlit-starlette-twin / hexlit-starlette"
 
 
 def rows(workloads: dict[str, dict], names: tuple[tuple[str, str, str], ...]) -> list[tuple]:
-    """(label, ratio name, legend, colour, ratios) for every metric that has one of `names`."""
+    """(label, legend, colour, ratios, noise) for every metric that has one of `names`."""
     found = []
     for entry in workloads.values():
         for key, metric in entry["metrics"].items():
             if key == "errors":
                 continue
-            label = f"{entry['title']} ({metric['unit']})"
+            label = textwrap.fill(f"{entry['title']} ({metric['unit']})", 38)
+            noise = metric["ratios"].get(NOISE)
             for name, legend, colour in names:
                 if name in metric["ratios"]:
-                    found.append((label, name, legend, colour, metric["ratios"][name]))
+                    found.append((label, legend, colour, metric["ratios"][name], noise))
     return found
 
 
-def noise_band(workloads: dict[str, dict]) -> tuple[float, float]:
-    spreads = [
-        value
-        for entry in workloads.values()
-        for metric in entry["metrics"].values()
-        for value in metric["ratios"].get(NOISE, [])
-    ]
-    return (min(spreads), max(spreads)) if spreads else (1.0, 1.0)
-
-
-def panel(axis: plt.Axes, found: list[tuple], title: str, band: tuple[float, float]) -> None:
+def panel(axis: plt.Axes, found: list[tuple], title: str) -> None:
     labels = list(dict.fromkeys(row[0] for row in found))
+    slots = max(sum(row[0] == label for row in found) for label in labels)
+    height = 0.8 / slots
     per_label: dict[str, int] = {}
-    height = 0.8 / max(1, max(sum(r[0] == label for r in found) for label in labels))
-    axis.axvspan(*band, color="0.85", label="noise floor (identical servers)")
-    seen_legends: set[str] = set()
-    for label, _, legend, colour, ratios in found:
+    seen: set[str] = set()
+    for label, legend, colour, ratios, noise in found:
         slot = per_label.get(label, 0)
         per_label[label] = slot + 1
-        y = labels.index(label) + slot * height - 0.4 + height / 2
+        row = labels.index(label)
+        if slot == 0 and noise:
+            legend_noise = None if "noise" in seen else "noise: twin vs hexlit, min-max"
+            spread = max(noise) - min(noise)
+            axis.barh(row, spread, 0.95, left=min(noise), color="0.85", label=legend_noise)
+            seen.add("noise")
+        y = row - 0.4 + height * (slot + 0.5)
         median = statistics.median(ratios)
         axis.barh(y, median, height * 0.9, color=colour,
-                  label=None if legend in seen_legends else legend)  # fmt: skip
+                  label=None if legend in seen else legend)  # fmt: skip
         axis.errorbar(median, y, xerr=[[median - min(ratios)], [max(ratios) - median]],
                       fmt="none", ecolor="black", capsize=2, linewidth=0.8)  # fmt: skip
-        seen_legends.add(legend)
+        seen.add(legend)
     axis.axvline(1.0, color="black", linewidth=0.8)
     axis.set_xscale("log")
+    ticks = [0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8]
+    axis.set_xticks(ticks, [f"{tick:g}" for tick in ticks], fontsize=7)
+    axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    axis.set_xlim(0.5, 10)
     axis.set_yticks(range(len(labels)), labels, fontsize=7)
     axis.invert_yaxis()
     axis.set_title(title, fontsize=9)
@@ -85,13 +88,12 @@ def panel(axis: plt.Axes, found: list[tuple], title: str, band: tuple[float, flo
 
 def main() -> None:
     workloads = json.loads(RESULTS.read_text())["workloads"]
-    band = noise_band(workloads)
     peers, ceilings = rows(workloads, PEERS), rows(workloads, CEILINGS)
     figure, (left, right) = plt.subplots(
-        1, 2, figsize=(13, 7.5), gridspec_kw={"width_ratios": [3, 2]}
+        1, 2, figsize=(15, 8), gridspec_kw={"width_ratios": [3, 2]}
     )
-    panel(left, peers, "hexlit vs streamlit run 1.67 (same app, same run)", band)
-    panel(right, ceilings, "hexlit vs the bare framework (the hexagon's cost)", band)
+    panel(left, peers, "hexlit vs streamlit run 1.67 (same app, same run)")
+    panel(right, ceilings, "hexlit vs the bare framework (the hexagon's cost)")
     figure.suptitle("bench/suite.py on 2 cores shared with the load generator", fontsize=10)
     figure.tight_layout()
     OUTPUT.parent.mkdir(exist_ok=True)

@@ -368,7 +368,9 @@ def start_servers(names: tuple[str, ...], logs: Path) -> dict[str, Server]:
 
 
 def advantage(a: float, b: float, higher_is_better: bool) -> float:
-    """How many times better a is than b (above 1: a is better)."""
+    """How many times better a is than b (above 1: a is better); 1 when both are zero."""
+    if a == b:
+        return 1.0
     if higher_is_better:
         return a / b if b else float("inf")
     return b / a if a else float("inf")
