@@ -17,7 +17,7 @@ from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.session_service import SessionService
 from hexlit.domain.upload_service import UploadedFilesService, UploadLimits, UploadService
 from hexlit.ports.components import FileTree
-from hexlit.ports.identity import IdentityProvider
+from hexlit.ports.identity import AuthorizationRequest, Identity, IdentityProvider, ProviderConfig
 from hexlit.ports.media import MediaLibrary, MediaStore
 from hexlit.ports.runtime import AppRuntime
 from hexlit.ports.sessions import SessionDirectory
@@ -189,6 +189,40 @@ def build_app_static(
 
 
 def build_identity_provider() -> IdentityProvider:
-    from hexlit.adapters.identity.authlib_oidc import AuthlibIdentityProvider
+    return IdentityProviderOnFirstUse()
 
-    return AuthlibIdentityProvider()
+
+class IdentityProviderOnFirstUse:
+    """Implements `IdentityProvider`: loads the Authlib adapter on the first login.
+
+    Authlib brings joserfc and cryptography, about 13 MB of RSS in every process, and
+    most apps never log anyone in (docs/performance.md).
+    """
+
+    def __init__(self) -> None:
+        self._loaded: IdentityProvider | None = None
+
+    def _provider(self) -> IdentityProvider:
+        if self._loaded is None:
+            from hexlit.adapters.identity.authlib_oidc import AuthlibIdentityProvider
+
+            self._loaded = AuthlibIdentityProvider()
+        return self._loaded
+
+    async def authorization_request(
+        self, provider: ProviderConfig, redirect_uri: str, state: str, nonce: str
+    ) -> AuthorizationRequest:
+        return await self._provider().authorization_request(provider, redirect_uri, state, nonce)
+
+    async def exchange(
+        self,
+        provider: ProviderConfig,
+        redirect_uri: str,
+        code: str,
+        nonce: str,
+        code_verifier: str | None,
+    ) -> Identity:
+        return await self._provider().exchange(provider, redirect_uri, code, nonce, code_verifier)
+
+    async def end_session_url(self, provider: ProviderConfig) -> str | None:
+        return await self._provider().end_session_url(provider)

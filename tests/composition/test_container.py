@@ -61,3 +61,30 @@ def test_choosing_one_stack_never_imports_the_other(chosen: str, other: str) -> 
     other_loaded, chosen_loaded = result.stdout.splitlines()
     assert other_loaded == "[]"
     assert chosen_loaded == repr(sorted(OWN_MODULES[chosen]))
+
+
+def test_the_oidc_libraries_load_only_when_someone_logs_in() -> None:
+    """Authlib, joserfc and cryptography cost about 13 MB of RSS; an app that never logs
+    anyone in does not pay it (docs/performance.md)."""
+    heavy = ("authlib", "joserfc", "cryptography")
+    probe = (
+        "import asyncio, sys\n"
+        "from hexlit.composition.container import build_container\n"
+        "from hexlit.composition.settings import load_config\n"
+        "from hexlit.ports.identity import ProviderConfig\n"
+        "c = build_container(load_config({}, {}), 'builtin:counter')\n"
+        "c.web_app(); c.web_server(); provider = c.identity_provider()\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+        "config = ProviderConfig('p', 'id', 'secret', 'http://127.0.0.1:9/.well-known', {})\n"
+        "try:\n"
+        "    asyncio.run(provider.end_session_url(config))\n"
+        "except Exception:\n"
+        "    pass\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    before_login, after_login = result.stdout.splitlines()
+    assert before_login == "[]"
+    assert after_login == repr(sorted(heavy))
