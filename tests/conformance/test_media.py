@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -158,3 +162,37 @@ def test_a_client_that_leaves_stops_the_read(server: ServerUnderTest) -> None:
             if media.bytes_served == settled:
                 break
     assert media.bytes_served - served_before < size // 2
+
+
+def test_a_half_read_file_is_closed_when_the_client_leaves(
+    make_server: Callable[..., ServerUnderTest], tmp_path: Path
+) -> None:
+    """The filesystem store's handle closes when the download is abandoned, not at GC."""
+    server = make_server({"hexlit.store": "filesystem", "hexlit.storeDir": str(tmp_path)})
+    with live_session(server) as session:
+        path = add_media(session, size=32 * 1024 * 1024)
+        with httpx.stream("GET", server.url(path), timeout=TIMEOUT) as response:
+            chunks = response.iter_raw(64 * 1024)  # kept: a dropped iterator closes the stream
+            next(chunks)
+            assert wait_for(lambda: open_files_under(tmp_path) != []), "the file is being read"
+        assert wait_for(lambda: open_files_under(tmp_path) == []), open_files_under(tmp_path)
+
+
+def wait_for(condition: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def open_files_under(folder: Path) -> list[str]:
+    """This process's open files below `folder` (the servers under test run in-process)."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith(str(folder)):
+                found.append(target)
+    return found

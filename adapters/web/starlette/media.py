@@ -75,6 +75,14 @@ class ChunkStream(Response):
         finally:
             if left is not None:
                 left.cancel()  # it ends on the next loop turn; nothing waits for it
+            await _close(self._chunks)
+
+
+async def _close(chunks: AsyncIterator[Chunk]) -> None:
+    """Close a body left half read, so a store's file handle closes now, not at GC."""
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()
 
 
 async def _disconnected(receive: Receive) -> None:

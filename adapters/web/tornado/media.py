@@ -33,16 +33,22 @@ class MediaHandler(WebResponseHandler):
         for header, value in rendered.headers:
             self.add_header(header, value)
         self.set_header("Content-Length", str(rendered.content_length))
+        body = answer.body
         try:
             await self.flush()  # the headers alone: no body chunk is copied behind them
             for_the_wire = self.request.connection
             assert for_the_wire is not None
-            async for chunk in answer.body:
+            async for chunk in body:
                 # The connection takes memoryviews as they are; `self.write` wants bytes
                 # and would copy a chunk once more (docs/performance.md).
                 await for_the_wire.write(chunk)  # type: ignore[arg-type]
         except StreamClosedError:
             return
+        finally:
+            # A body left half read closes now (a store's file handle with it), not at GC.
+            close = getattr(body, "aclose", None)
+            if close is not None:
+                await close()
         self.finish()
 
     async def head(self, name: str) -> None:
