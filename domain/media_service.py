@@ -8,9 +8,10 @@ through `Media`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Final
 
 from hexlit.domain.byte_range import parse_range
@@ -73,13 +74,15 @@ class MediaService:
         content_range = wanted.content_range(info.size) if wanted else None
         return MediaAnswer(info, length, content_range, disposition, CACHE_CONTROL, body)
 
-    async def _counted(self, media_id: str, start: int, end: int) -> AsyncIterator[Chunk]:
-        async for chunk in self._store.read(media_id, start, end):
-            self.bytes_served += len(chunk)
-            yield chunk
+    async def _counted(self, media_id: str, start: int, end: int) -> AsyncGenerator[Chunk, None]:
+        # Closing this body (a client that left) closes the store's read at once.
+        async with contextlib.aclosing(self._store.read(media_id, start, end)) as chunks:
+            async for chunk in chunks:
+                self.bytes_served += len(chunk)
+                yield chunk
 
 
-async def _nothing() -> AsyncIterator[Chunk]:
+async def _nothing() -> AsyncGenerator[Chunk, None]:
     empty: tuple[bytes, ...] = ()
     for chunk in empty:
         yield chunk

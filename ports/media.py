@@ -7,7 +7,7 @@ registers media through, `Media` is what the `/media/{file}` routes read through
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,7 +46,7 @@ class MediaAnswer:
     content_range: str | None
     disposition: str | None
     cache_control: str
-    body: AsyncIterator[Chunk]
+    body: AsyncGenerator[Chunk, None]
 
 
 class MediaStore(Protocol):
@@ -60,7 +60,7 @@ class MediaStore(Protocol):
         """The stored file's metadata, or None."""
         ...
 
-    def read(self, media_id: str, start: int, end: int) -> AsyncIterator[Chunk]:
+    def read(self, media_id: str, start: int, end: int) -> AsyncGenerator[Chunk, None]:
         """Bytes `start..end` (inclusive) in chunks, without loading the whole file.
 
         Raises `NotFound` (when iterated) if the file is gone.

@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import IO, Any
 
@@ -91,7 +91,7 @@ class FolderMediaStore:
             meta["filename"],
         )  # fmt: skip
 
-    async def read(self, media_id: str, start: int, end: int) -> AsyncIterator[bytes]:
+    async def read(self, media_id: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         path = (self._folder / _safe_name(media_id)).with_suffix(".bin")
         try:
             handle: IO[bytes] = await asyncio.to_thread(path.open, "rb")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from hexlit.ports.errors import NotFound
 from hexlit.ports.media import Chunk, MediaInfo
@@ -29,7 +29,7 @@ class MemoryMediaStore:
         found = self._files.get(media_id)
         return found[0] if found else None
 
-    async def read(self, media_id: str, start: int, end: int) -> AsyncIterator[Chunk]:
+    async def read(self, media_id: str, start: int, end: int) -> AsyncGenerator[Chunk, None]:
         found = self._files.get(media_id)
         if found is None:
             raise NotFound("File not found")

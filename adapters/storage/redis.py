@@ -35,7 +35,7 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Final
 
 from redis.asyncio import Redis
@@ -200,7 +200,7 @@ class RedisMediaStore:
             None if filename is None else _str(filename),
         )
 
-    async def read(self, media_id: str, start: int, end: int) -> AsyncIterator[bytes]:
+    async def read(self, media_id: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         with shared_store("media read"):
             size = await self._client.hget(self._meta(media_id), "size")
         if size is None:

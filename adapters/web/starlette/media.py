@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,7 +44,9 @@ class ChunkStream(Response):
     media answers (a range, a small file) are one chunk and need no watcher at all.
     """
 
-    def __init__(self, chunks: AsyncIterator[Chunk], status: int, headers: RawHeaders) -> None:
+    def __init__(
+        self, chunks: AsyncGenerator[Chunk, None], status: int, headers: RawHeaders
+    ) -> None:
         self.status_code = status
         self.raw_headers = headers
         self.background = None
@@ -75,14 +77,7 @@ class ChunkStream(Response):
         finally:
             if left is not None:
                 left.cancel()  # it ends on the next loop turn; nothing waits for it
-            await _close(self._chunks)
-
-
-async def _close(chunks: AsyncIterator[Chunk]) -> None:
-    """Close a body left half read, so a store's file handle closes now, not at GC."""
-    close = getattr(chunks, "aclose", None)
-    if close is not None:
-        await close()
+            await self._chunks.aclose()  # a body left half read closes now, not at GC
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -45,10 +45,7 @@ class MediaHandler(WebResponseHandler):
         except StreamClosedError:
             return
         finally:
-            # A body left half read closes now (a store's file handle with it), not at GC.
-            close = getattr(body, "aclose", None)
-            if close is not None:
-                await close()
+            await body.aclose()  # a body left half read closes now, not at GC
         self.finish()
 
     async def head(self, name: str) -> None:
