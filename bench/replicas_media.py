@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.servers import write_results  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
-from tests.support.nginx import nginx_proxy, stop_process  # noqa: E402
+from tests.support.nginx import nginx_proxy  # noqa: E402
+from tests.support.processes import stop_process  # noqa: E402
 from tests.support.redis import redis_server  # noqa: E402
 
 CONCURRENCY = 16

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import tempfile
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.net import free_port
+from tests.support.processes import stop_process
 
 NGINX = os.environ.get("HEXLIT_TEST_NGINX", "/usr/sbin/nginx")
 START_TIMEOUT = 10.0
@@ -180,16 +180,3 @@ def _wait_until_listening(proxy: NginxProxy) -> None:
     raise AssertionError(
         f"nginx did not listen on {proxy.port} in {START_TIMEOUT}s\n{proxy.logs()}"
     )
-
-
-def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
-    """SIGTERM by PID, wait at most `timeout`, then SIGKILL (and reap it either way)."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from urllib.parse import quote, urljoin
 import httpx
 
 from tests.support.net import free_port
+from tests.support.processes import stop_process
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -103,7 +103,7 @@ def oidc_provider(extra_args: Sequence[str] = ()) -> Iterator[MockProvider]:
                     yield MockProvider(issuer=issuer, log_path=log_path)
                     return
             finally:
-                _stop(process)
+                stop_process(process, STOP_TIMEOUT)
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
 
@@ -140,16 +140,6 @@ def _wait_ready(
                 pass
             time.sleep(0.1)
     raise RuntimeError(f"oidc-provider-mock not ready in {START_TIMEOUT}s:\n{_tail(log_path)}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_TIMEOUT)
 
 
 def _tail(path: Path, size: int = 4000) -> str:

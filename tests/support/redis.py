@@ -10,7 +10,6 @@ it again on the same port (an outage; the data is gone afterwards). Every wait i
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -23,6 +22,7 @@ from redis.asyncio import Redis
 
 from hexlit.adapters.storage.redis import connect
 from tests.support.net import free_port
+from tests.support.processes import stop_process
 
 REDIS_SERVER = "/usr/bin/redis-server"
 START_TIMEOUT = 10.0
@@ -74,13 +74,7 @@ class RedisServer:
         process, self._process = self._process, None
         if process is None:
             return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(STOP_TIMEOUT)
+        stop_process(process, STOP_TIMEOUT)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
