@@ -7,24 +7,15 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from hexlit.adapters.web import responses
+from hexlit.adapters.web import requests, responses
 from hexlit.adapters.web.starlette.render import to_response
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.uploads import UploadRequest, Uploads
 
 
 def upload_request(request: Request) -> UploadRequest:
-    headers = request.headers
-    return UploadRequest(
-        session_id=request.path_params["session_id"],
-        file_id=request.path_params["file_id"],
-        content_length=headers.get("content-length"),
-        content_type=headers.get("content-type"),
-        xsrf_header=headers.get("x-xsrftoken"),
-        cookie_header=headers.get("cookie"),
-        origin=headers.get("origin"),
-        host=headers.get("host"),
-    )
+    params = request.path_params
+    return requests.upload_request(params["session_id"], params["file_id"], request.headers)
 
 
 def upload_endpoint(uploads: Uploads) -> Callable[[Request], Awaitable[Response]]:

@@ -6,7 +6,7 @@ import asyncio
 
 import tornado.web
 
-from hexlit.adapters.web import responses
+from hexlit.adapters.web import requests, responses
 from hexlit.adapters.web.tornado.render import WebResponseHandler
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.status import ServerStatus
@@ -28,17 +28,7 @@ class UploadHandler(WebResponseHandler):
         self._cors = UploadCors(None, False)
 
     def upload_request(self, session_id: str, file_id: str) -> UploadRequest:
-        headers = self.request.headers
-        return UploadRequest(
-            session_id=session_id,
-            file_id=file_id,
-            content_length=headers.get("Content-Length"),
-            content_type=headers.get("Content-Type"),
-            xsrf_header=headers.get("X-Xsrftoken"),
-            cookie_header=headers.get("Cookie"),
-            origin=headers.get("Origin"),
-            host=headers.get("Host"),
-        )
+        return requests.upload_request(session_id, file_id, self.request.headers)
 
     async def prepare(self) -> None:
         headers = self.request.headers
