@@ -28,6 +28,7 @@ from websockets.sync.client import ClientConnection, connect
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench import load  # noqa: E402
 from bench.servers import app_command, start_server, stop_servers, write_results  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 
@@ -35,17 +36,6 @@ MB = 1024 * 1024
 SIZE = 100 * MB
 TIMEOUT = 120.0
 BOUNDARY = "----benchBoundary"
-
-
-def rss_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(field)
-
-
-def reset_peak(pid: int) -> None:
-    Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
 def start(target: str, port: int, store_dir: str) -> subprocess.Popen[bytes]:
@@ -106,8 +96,8 @@ def measure(target: str) -> dict[str, float]:
             with connect(stream, subprotocols=["streamlit", xsrf], open_timeout=30) as ws:  # type: ignore[list-item]
                 session_id, media_url = run_app(ws)
                 time.sleep(1.0)
-                idle = rss_kib(process.pid, "VmRSS")
-                reset_peak(process.pid)
+                idle = load.rss_mb(process.pid)
+                load.reset_peak_rss(process.pid)
                 started = time.perf_counter()
                 response = httpx.put(
                     f"{base}/_stcore/upload_file/{session_id}/00000000-0000-4000-8000-000000000001",
@@ -121,10 +111,10 @@ def measure(target: str) -> dict[str, float]:
                 )
                 upload_s = time.perf_counter() - started
                 assert response.status_code == 204, response.text
-                upload_peak = rss_kib(process.pid, "VmHWM")
+                upload_peak = load.peak_rss_mb(process.pid)
                 time.sleep(0.5)
-                before_download = rss_kib(process.pid, "VmRSS")
-                reset_peak(process.pid)
+                before_download = load.rss_mb(process.pid)
+                load.reset_peak_rss(process.pid)
                 received = 0
                 started = time.perf_counter()
                 with httpx.stream("GET", base + media_url, timeout=TIMEOUT) as download:
@@ -132,13 +122,13 @@ def measure(target: str) -> dict[str, float]:
                         received += len(chunk)
                 download_s = time.perf_counter() - started
                 assert received == SIZE, received
-                download_peak = rss_kib(process.pid, "VmHWM")
+                download_peak = load.peak_rss_mb(process.pid)
         finally:
             stop_servers([process])
     return {
-        "idle_rss_mb": idle / 1024,
-        "upload_peak_over_idle_mb": (upload_peak - idle) / 1024,
-        "download_peak_over_before_mb": (download_peak - before_download) / 1024,
+        "idle_rss_mb": idle,
+        "upload_peak_over_idle_mb": upload_peak - idle,
+        "download_peak_over_before_mb": download_peak - before_download,
         "upload_mb_s": SIZE / MB / upload_s,
         "download_mb_s": SIZE / MB / download_s,
     }
