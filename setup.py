@@ -4,14 +4,17 @@ pyproject.toml holds all metadata; this file only computes the package list, bec
 setuptools' declarative `packages.find` cannot rename folders. See docs/adr/0001-packaging.md.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 LAYERS = ("ports", "domain", "adapters", "composition")
 
 package_dir: dict[str, str] = {}
 packages: list[str] = []
 for layer in LAYERS:
-    for found in [layer, *(f"{layer}.{sub}" for sub in find_packages(layer))]:
+    # Namespace discovery lists data folders (the built-in frontend's `site/`) as packages
+    # too, so setuptools ships them without warning that a package "would be ignored".
+    subs = find_namespace_packages(layer, exclude=["*__pycache__*"])
+    for found in [layer, *(f"{layer}.{sub}" for sub in subs)]:
         name = f"hexlit.{found}"
         packages.append(name)
         package_dir[name] = found.replace(".", "/")
@@ -19,5 +22,5 @@ for layer in LAYERS:
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={name: ["py.typed", "site/*", "site/static/*"] for name in packages},
+    package_data={name: ["*"] if ".site" in name else ["py.typed"] for name in packages},
 )
