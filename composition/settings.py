@@ -72,6 +72,10 @@ OPTIONS: Final[dict[str, Option]] = {
     "hexlit.http": Option(str, "auto"),
     "hexlit.storeDir": Option(str, ""),
     "hexlit.redis_url": Option(str, "redis://127.0.0.1:6379/0"),
+    # Connection timeouts, the same on both stacks (docs/configuration.md).
+    "hexlit.headerTimeoutSeconds": Option(float, 10.0),
+    "hexlit.idleTimeoutSeconds": Option(float, 5.0),
+    "hexlit.bodyTimeoutSeconds": Option(float, 60.0),
 }
 
 CHOICES: Final[dict[str, tuple[str, ...]]] = {
