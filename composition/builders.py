@@ -140,7 +140,7 @@ def build_upload_service(
 
 def build_redis_client(url: str) -> Any:
     """One Redis client per process, shared by the stores and the session directory."""
-    from hexlit.adapters.storage.redis import connect
+    from hexlit.adapters.redis.connection import connect
 
     return connect(url)
 

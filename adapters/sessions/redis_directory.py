@@ -19,48 +19,46 @@ from typing import Final
 
 from redis.asyncio import Redis
 
-from hexlit.adapters.storage.redis import UNREACHABLE as UNREACHABLE
-from hexlit.adapters.storage.redis import key_part as _key_part
-from hexlit.adapters.storage.redis import shared_store as _shared_store
+from hexlit.adapters.redis.connection import key_part, milliseconds, shared_store
 
 DEFAULT_TTL: Final = 90.0
 
 
 class RedisSessionDirectory:
-    """Implements `SessionDirectory` and `SessionPresence` over one Redis client."""
+    """Implements `SessionDirectory` and `SessionPresence` over one Redis client.
+
+    The client is the process's one, shared with the Redis stores; whoever builds it
+    closes it (the stores' `close` at shutdown), so the directory has no `close`.
+    """
 
     def __init__(self, client: Redis, namespace: str = "hexlit", ttl: float = DEFAULT_TTL):
         if ttl <= 0:
             raise ValueError("ttl must be positive")
         self._client = client
         self._prefix = f"{namespace}:session:"
-        self._px = max(1, round(ttl * 1000))
+        self._px = milliseconds(ttl)
 
     def _key(self, session_id: str) -> str:
-        return self._prefix + _key_part(session_id)
+        return self._prefix + key_part(session_id)
 
     async def is_active(self, session_id: str) -> bool:
-        with _shared_store("session lookup"):
+        with shared_store("session lookup"):
             found: int = await self._client.exists(self._key(session_id))
         return found > 0
 
     async def attached(self, session_id: str) -> None:
-        with _shared_store("session attach"):
+        with shared_store("session attach"):
             await self._client.set(self._key(session_id), b"1", px=self._px)
 
     async def detached(self, session_id: str) -> None:
-        with _shared_store("session detach"):
+        with shared_store("session detach"):
             await self._client.delete(self._key(session_id))
 
     async def refresh(self, session_ids: Sequence[str]) -> None:
         if not session_ids:
             return
-        with _shared_store("session refresh"):
+        with shared_store("session refresh"):
             async with self._client.pipeline(transaction=False) as pipe:
                 for session_id in session_ids:
                     pipe.set(self._key(session_id), b"1", px=self._px)
                 await pipe.execute()
-
-    async def close(self) -> None:
-        """Close the client (its connections); the directory is not used afterwards."""
-        await self._client.aclose()

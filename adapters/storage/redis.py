@@ -23,29 +23,23 @@ upload is written to temporary keys and made visible by one MULTI/EXEC that rena
 chunks into place and removes what a longer earlier file under the same ids left. Writes
 that must not interleave WATCH the metadata key and retry on conflict.
 
-Failures. Every Redis error (unreachable, timed out, loading, out of memory...) becomes
-`StoreUnavailable("shared store unreachable")`, with its reason logged once at WARNING
-(the error class and, for connection errors, redis-py's message: no data, no password).
-The client reconnects by itself on the next call once Redis is back; nothing restarts.
+Failures. Every Redis error becomes `StoreUnavailable`, its reason logged once
+(`hexlit.adapters.redis.connection.shared_store`, shared with the session directory).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import secrets
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 from typing import Final
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError, WatchError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
+from hexlit.adapters.redis.connection import UNREACHABLE, key_part, milliseconds, shared_store
 from hexlit.ports.errors import NotFound, StoreUnavailable
 from hexlit.ports.media import MediaInfo, MediaKind
 from hexlit.ports.uploads import UploadedFile
@@ -56,44 +50,10 @@ MEDIA_TTL: Final = 24 * 3600.0
 UPLOAD_TTL: Final = 24 * 3600.0
 TMP_TTL: Final = 3600.0
 """Seconds an upload's chunks wait for their commit (or abort) before Redis drops them."""
-UNREACHABLE: Final = "shared store unreachable"
 WATCH_ATTEMPTS: Final = 8
 """Optimistic transactions retried at most this often when another writer interferes."""
 
-SOCKET_TIMEOUT: Final = 5.0
-CONNECT_TIMEOUT: Final = 2.0
-HEALTH_CHECK_INTERVAL: Final = 5
-
 log = logging.getLogger(__name__)
-
-_PLAIN_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,200}")
-_RESERVED: Final = frozenset({"tmp"})
-
-
-def connect(url: str) -> Redis:
-    """A client for `url` (`redis://host:port/db`) with bounded waits.
-
-    A call fails within about `CONNECT_TIMEOUT` when Redis cannot be reached and within
-    `SOCKET_TIMEOUT` when it stops answering. A broken connection is retried once at once
-    (so the first call after a Redis restart succeeds); a timeout is never retried (the
-    `retry_on_timeout=False` behaviour, spelled the way redis-py 6+ wants it). Idle
-    pooled connections are checked with a PING after `HEALTH_CHECK_INTERVAL` seconds.
-    """
-    client: Redis = Redis.from_url(
-        url,
-        socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=CONNECT_TIMEOUT,
-        health_check_interval=HEALTH_CHECK_INTERVAL,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-    )
-    return client
-
-
-def key_part(value: str) -> str:
-    """An id as one key segment: never containing ':', never a reserved word."""
-    if _PLAIN_ID.fullmatch(value) and value not in _RESERVED:
-        return value
-    return "~" + value.encode("utf-8", "surrogatepass").hex()
 
 
 def _text(value: str) -> bytes:
@@ -110,38 +70,13 @@ def _bytes(value: bytes | str) -> bytes:
     return value
 
 
-def _reason(error: BaseException) -> str:
-    """What to log about a failure: never data (a ResponseError may echo arguments)."""
-    name = type(error).__name__
-    if isinstance(error, RedisConnectionError | RedisTimeoutError | OSError):
-        return f"{name}: {str(error)[:200]}"
-    if isinstance(error, ResponseError):
-        code = str(error).split(" ", 1)[0]
-        return f"{name}: {code[:40]}"
-    return name
-
-
-@contextlib.contextmanager
-def shared_store(operation: str) -> Iterator[None]:
-    """Turn any Redis failure inside the block into `StoreUnavailable`, logged once."""
-    try:
-        yield
-    except (RedisError, OSError) as error:
-        log.warning("%s during %s (%s)", UNREACHABLE, operation, _reason(error))
-        raise StoreUnavailable(UNREACHABLE) from None
-
-
-def _px(seconds: float) -> int:
-    return max(1, round(seconds * 1000))
-
-
 class RedisMediaStore:
     """Implements `MediaStore` with chunked values and a metadata hash per media id."""
 
     def __init__(self, client: Redis, namespace: str = "hexlit", *, ttl: float = MEDIA_TTL):
         self._client = client
         self._prefix = f"{namespace}:media:"
-        self._ttl = _px(ttl)
+        self._ttl = milliseconds(ttl)
 
     def _meta(self, media_id: str) -> str:
         return f"{self._prefix}{key_part(media_id)}:meta"
@@ -264,7 +199,9 @@ class _RedisWriter:
     async def _flush(self, size: int, operation: str) -> None:
         piece = bytes(self._buffer[:size])
         with shared_store(operation):
-            await self._store._client.set(f"{self._tmp}{self._chunks}", piece, px=_px(TMP_TTL))
+            await self._store._client.set(
+                f"{self._tmp}{self._chunks}", piece, px=milliseconds(TMP_TTL)
+            )
         del self._buffer[:size]
         self._chunks += 1
 
@@ -340,7 +277,7 @@ class RedisUploadStore:
     def __init__(self, client: Redis, namespace: str = "hexlit", *, ttl: float = UPLOAD_TTL):
         self._client = client
         self._prefix = f"{namespace}:upload:"
-        self._ttl = _px(ttl)
+        self._ttl = milliseconds(ttl)
 
     def _meta(self, session_id: str, file_id: str) -> str:
         return f"{self._prefix}{key_part(session_id)}:{key_part(file_id)}:meta"

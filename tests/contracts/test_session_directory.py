@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from hexlit.adapters.sessions.redis_directory import UNREACHABLE, RedisSessionDirectory
-from hexlit.adapters.storage.redis import connect
+from hexlit.adapters.redis.connection import UNREACHABLE, connect
+from hexlit.adapters.sessions.redis_directory import RedisSessionDirectory
 from hexlit.ports.errors import StoreUnavailable
 from hexlit.ports.sessions import SessionDirectory, SessionPresence
 from tests.support.redis import RedisServer, keys_under, redis_server
@@ -50,12 +50,12 @@ def ns(tmp_path: Path) -> str:
 
 @asynccontextmanager
 async def directory(url: str, ns: str, ttl: float = 90) -> AsyncIterator[RedisSessionDirectory]:
-    """A directory over its own client (one replica), closed when the block ends."""
-    opened = RedisSessionDirectory(connect(url), ns, ttl=ttl)
+    """A directory over its own client (one replica), the client closed when the block ends."""
+    client = connect(url)
     try:
-        yield opened
+        yield RedisSessionDirectory(client, ns, ttl=ttl)
     finally:
-        await opened.close()
+        await client.aclose()
 
 
 def test_it_implements_both_ports(server: RedisServer, ns: str) -> None:

@@ -17,15 +17,10 @@ from typing import Any, TypeVar
 
 import pytest
 
+from hexlit.adapters.redis.connection import UNREACHABLE, connect
 from hexlit.adapters.storage.filesystem import FolderMediaStore, FolderUploadStore
 from hexlit.adapters.storage.memory import MemoryMediaStore, MemoryUploadStore
-from hexlit.adapters.storage.redis import (
-    CHUNK,
-    UNREACHABLE,
-    RedisMediaStore,
-    RedisUploadStore,
-    connect,
-)
+from hexlit.adapters.storage.redis import CHUNK, RedisMediaStore, RedisUploadStore
 from hexlit.ports.errors import NotFound, StoreUnavailable
 from hexlit.ports.media import MediaInfo, MediaKind, MediaStore
 from hexlit.ports.uploads import UploadedFile, UploadStore

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from hexlit.adapters.storage.redis import connect
+from hexlit.adapters.redis.connection import connect
 from tests.support.net import free_port
 from tests.support.processes import stop_process
 
