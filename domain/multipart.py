@@ -49,6 +49,12 @@ class PartStart:
     filename: str | None
     content_type: str | None
 
+    @property
+    def is_file(self) -> bool:
+        """RFC 7578 §4.2: a part is a file when it has a filename; a part without one, or
+        with an empty one, is a plain form field (as Tornado, and so Streamlit, read it)."""
+        return bool(self.filename)
+
 
 @dataclass(frozen=True, slots=True)
 class PartData:

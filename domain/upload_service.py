@@ -8,7 +8,8 @@ The rules, after Streamlit 1.67 (spec §1.3.7), in the order they are checked:
 3. a `Content-Length` must be an integer no larger than `server.maxUploadSize`;
 4. while streaming, the body may not exceed the limit plus 1 MiB of multipart framing,
    and the file itself may not exceed the limit, whatever `Content-Length` claimed;
-5. the body holds exactly one file part; it replaces a file with the same id.
+5. the body holds exactly one file part (a part with a filename); it replaces a file with
+   the same id. Parts without a filename are form fields: not stored, not counted.
 
 The body goes straight from the socket to the store through an incremental multipart
 parser; an upload that fails or is abandoned half-way leaves nothing behind.
@@ -180,6 +181,8 @@ class _Upload:
         self._limit = service._limits.max_bytes
         self._body_bytes = 0
         self._file: PartStart | None = None
+        self._in_field = False
+        """Inside a form field's part: its bytes are dropped, not stored."""
         self._file_bytes = 0
         self._files = 0
         self._finished = False
@@ -197,11 +200,14 @@ class _Upload:
 
     async def _handle(self, event: PartStart | PartData | PartEnd) -> None:
         if isinstance(event, PartStart):
+            self._in_field = not event.is_file
+            if self._in_field:
+                return
             self._files += 1
             if self._files > 1:
                 raise BadRequest("Expected 1 file, but got more")
             self._file = event
-        elif isinstance(event, PartData):
+        elif isinstance(event, PartData) and not self._in_field:
             self._file_bytes += len(event.data)
             if self._file_bytes > self._limit:
                 raise PayloadTooLarge("File too large")

@@ -241,3 +241,31 @@ def test_files_are_not_served_across_sessions(server: ServerUnderTest) -> None:
         # and the second session cannot write into the first one's files with its token
         response = second.put(url, multipart(("x", b"x", "text/plain")))
         assert response.status_code in (204, 403)
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    ['form-data; name="file"', 'form-data; name="file"; filename=""'],
+)
+def test_a_part_without_a_filename_is_a_form_field_not_a_file(
+    server: ServerUnderTest, disposition: str
+) -> None:
+    """A part without a filename is a form field (RFC 7578 §4.2): no file was sent."""
+    with live_session(server) as session:
+        url = session.upload_url()
+        body = (
+            f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\nabc\r\n--{BOUNDARY}--\r\n"
+        )
+        response = session.put(url, body.encode())
+        assert (response.status_code, response.text) == (400, "Expected 1 file, but got 0")
+        assert session.files(url.rsplit("/", 1)[1]) == []
+
+
+def test_form_fields_beside_the_file_are_ignored(server: ServerUnderTest) -> None:
+    """As Streamlit reads the body: fields are not files; the one file part is stored."""
+    with live_session(server) as session:
+        url = session.upload_url()
+        field = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n'
+        response = session.put(url, field.encode() + multipart(("a.txt", b"data", "text/plain")))
+        assert response.status_code == 204
+        assert session.files(url.rsplit("/", 1)[1]) == [f"file a.txt 4 {sha256(b'data')}"]

@@ -536,3 +536,10 @@ def test_boundary_of_refuses(content_type: str | None) -> None:
 @given(st.text(alphabet=BCHARS, min_size=1, max_size=70).filter(lambda b: not b.endswith(" ")))
 def test_boundary_of_reads_any_rfc_2046_boundary_quoted(boundary: str) -> None:
     assert boundary_of(f'multipart/form-data; boundary="{boundary}"') == boundary.encode()
+
+
+@pytest.mark.parametrize(
+    ("filename", "is_file"), [(None, False), ("", False), ("a.txt", True), (" ", True)]
+)
+def test_only_a_part_with_a_filename_is_a_file(filename: str | None, is_file: bool) -> None:
+    assert PartStart("file", filename, None).is_file is is_file
