@@ -1,0 +1,145 @@
+"""Talking HTTP by hand: requests sent byte for byte as an attacker writes them.
+
+No client library normalises the request line, folds headers or fixes framing here.
+Every read is bounded by `TIMEOUT`; a server that neither answers nor closes in that
+time counts as a hang (`Reply.hung`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from dataclasses import dataclass, field
+
+TIMEOUT = 10.0
+
+
+@dataclass
+class Reply:
+    """What came back on one connection: the responses in order, and how it ended."""
+
+    responses: list[Response] = field(default_factory=list)
+    closed: bool = False
+    """The server closed (or reset) the connection."""
+    hung: bool = False
+    """Neither an answer nor a close within the timeout."""
+
+    @property
+    def status(self) -> int | None:
+        return self.responses[0].status if self.responses else None
+
+    @property
+    def first(self) -> Response:
+        assert self.responses, f"no response at all (closed={self.closed}, hung={self.hung})"
+        return self.responses[0]
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def exchange(port: int, raw: bytes, timeout: float = TIMEOUT) -> Reply:
+    """Send `raw` on a fresh connection and read every response until the server closes.
+
+    Requests written for it end with `Connection: close`, so a server that behaves closes
+    after its last answer; one that neither answers nor closes within `timeout` is `hung`.
+    """
+    reply = Reply()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        with contextlib.suppress(OSError):  # the server may refuse and close mid-way
+            sock.sendall(raw)
+        reader = _Reader(sock)
+        while True:
+            try:
+                reply.responses.append(reader.response())
+            except TimeoutError:
+                reply.hung = True
+                return reply
+            except (_Closed, ConnectionError):
+                reply.closed = True
+                return reply
+
+
+def status_of(port: int, raw: bytes, timeout: float = TIMEOUT) -> int | None:
+    """The first status for `raw` (None if the server closed without answering)."""
+    reply = exchange(port, raw, timeout)
+    assert not reply.hung, f"no answer and no close within {timeout}s for {raw[:80]!r}"
+    return reply.status
+
+
+def get(path: str, host: str = "127.0.0.1", extra: str = "") -> bytes:
+    """A GET written by hand, that closes the connection after the answer."""
+    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n".encode(
+        "latin-1"
+    )
+
+
+class _Closed(Exception):
+    """The server closed the connection."""
+
+
+class _Reader:
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = b""
+
+    def _fill(self) -> None:
+        data = self._sock.recv(65536)
+        if not data:
+            raise _Closed
+        self._buffer += data
+
+    def _line(self) -> bytes:
+        while b"\r\n" not in self._buffer:
+            self._fill()
+        line, _, self._buffer = self._buffer.partition(b"\r\n")
+        return line
+
+    def _exactly(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            self._fill()
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def response(self) -> Response:
+        status_line = self._line()
+        status = int(status_line.split()[1])
+        headers: dict[str, str] = {}
+        while line := self._line():
+            name, _, value = line.decode("latin-1").partition(":")
+            key = name.strip().lower()
+            headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
+        if status in (101, 204, 304) or 100 <= status < 200:
+            return Response(status, headers, b"")
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return Response(status, headers, self._chunked())
+        if "content-length" in headers:
+            return Response(status, headers, self._exactly(int(headers["content-length"])))
+        body = self._buffer
+        try:
+            while True:
+                self._fill()
+        except _Closed:
+            body = self._buffer
+        self._buffer = b""
+        return Response(status, headers, body)
+
+    def _chunked(self) -> bytes:
+        body = b""
+        while size := int(self._line().split(b";")[0], 16):
+            body += self._exactly(size)
+            self._line()
+        while self._line():
+            pass
+        return body
+
+
+def still_serves(port: int) -> None:
+    """The server answers an ordinary request after an attack."""
+    reply = exchange(port, get("/_stcore/health"))
+    assert not reply.hung, "the server no longer answers"
+    assert reply.status == 200, f"health after the attack: {reply.status}"
+    assert reply.first.body == b"ok"
