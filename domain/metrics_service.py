@@ -16,6 +16,7 @@ _COUNTERS = (
     ("bytes_out", "Bytes of WebSocket frames sent"),
     ("slow_consumer_disconnects", "Connections closed because the client fell behind"),
     ("rejected_handshakes", "WebSocket handshakes refused by the origin, host or header rules"),
+    ("session_end_failures", "Steps of ending an expired session that failed (logged; it went on)"),
 )
 
 

@@ -66,6 +66,7 @@ class SessionStats:
     bytes_out: int = 0
     slow_consumer_disconnects: int = 0
     rejected_handshakes: int = 0
+    session_end_failures: int = 0
 
 
 class _Session:
@@ -264,10 +265,22 @@ class SessionService:
         await self._expire()
 
     async def _expire(self) -> None:
+        """End the sessions past their reconnect window: the runtime closes each, then
+        every end listener runs. The registry has already let the ids go, so nothing would
+        retry a step: one that fails (a store outage) is logged and counted, and the rest
+        still run, for this session and the next ones."""
         for session_id in self._registry.expire(self._clock.monotonic()):
-            await self._runtime.close_session(session_id)
-            for listener in self._end_listeners:
-                await listener(session_id)
+            for step in (self._runtime.close_session, *self._end_listeners):
+                try:
+                    await step(session_id)
+                except Exception as error:
+                    self.stats.session_end_failures += 1
+                    log.warning(
+                        "session %s: ending it failed in one step (%s); expiry goes on",
+                        _short(session_id),
+                        error.reason if isinstance(error, HexlitError) else type(error).__name__,
+                        exc_info=not isinstance(error, HexlitError),
+                    )
 
     async def _sweep_forever(self) -> None:
         interval = min(max(self._limits.reconnect_ttl / 4, 0.05), 30.0)

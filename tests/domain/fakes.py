@@ -76,6 +76,7 @@ class FakeRuntime:
     `ClientGone`, like Streamlit's e2e hook).
     `lose(session_id)`: forget a session behind the core's back (as after a restart), so a
     later resume of it gets a fresh id.
+    `refuse_close`: session ids whose `close_session` raises `RuntimeUnavailable`.
     """
 
     def __init__(self) -> None:
@@ -88,6 +89,7 @@ class FakeRuntime:
         self.deliveries: list[tuple[str, bytes]] = []
         self.disconnects: list[str] = []
         self.closed_sessions: list[str] = []
+        self.refuse_close: set[str] = set()
         self._sessions: dict[str, _HeldSession] = {}
         self._renamed = 0
         self._close_seen: asyncio.Event | None = None
@@ -126,8 +128,7 @@ class FakeRuntime:
 
     async def session_closed(self) -> None:
         """Wait until `close_session` has been called (at least once) from now on."""
-        if self._close_seen is None:
-            self._close_seen = asyncio.Event()
+        self._close_seen = asyncio.Event()
         await self._close_seen.wait()
 
     # -- AppRuntime --------------------------------------------------------------------
@@ -179,6 +180,8 @@ class FakeRuntime:
             session.outbox = None
 
     async def close_session(self, session_id: str) -> None:
+        if session_id in self.refuse_close:
+            raise RuntimeUnavailable("runtime is not running")
         self.closed_sessions.append(session_id)
         self._sessions.pop(session_id, None)
         if self._close_seen is not None:

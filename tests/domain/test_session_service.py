@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +16,19 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from hexlit.domain.metrics_service import MetricsService
 from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.outbound_queue import QueueBounds
 from hexlit.domain.session_service import SessionLimits, SessionService
 from hexlit.ports.connection import CloseCause
-from hexlit.ports.errors import BadRequest, HostRejected, OriginRejected, RuntimeUnavailable
+from hexlit.ports.errors import (
+    BadRequest,
+    HostRejected,
+    OriginRejected,
+    RuntimeUnavailable,
+    StoreUnavailable,
+)
+from hexlit.ports.metrics import MetricFamily
 from hexlit.ports.runtime import ClientInfo, Outbox, SessionStart
 from hexlit.ports.sessions import Admission, Handshake, SessionHandle
 from tests.domain.fakes import FakeClock, FakeConnection, FakeRuntime, SequentialIds
@@ -316,6 +324,93 @@ def test_the_sweeper_expires_sessions_without_traffic() -> None:
         async with asyncio.timeout(5):  # a real wait, bounded; the sweep is due in 0.05 s
             await world.runtime.session_closed()
         assert world.runtime.closed_sessions == ["s-1"]
+        await world.service.stop()
+
+    run(test)
+
+
+class FailingEndListener:
+    """An end listener like the Redis upload store's `delete_session` during an outage."""
+
+    def __init__(self, failing: set[str] | None = None) -> None:
+        self.failing = failing  # None: every call fails
+        self.calls: list[str] = []
+
+    async def __call__(self, session_id: str) -> None:
+        self.calls.append(session_id)
+        if self.failing is None or session_id in self.failing:
+            raise StoreUnavailable("shared store unreachable")
+
+
+def test_a_failing_end_listener_does_not_stop_the_expiry_of_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def test() -> None:
+        world = World()
+        failing, recording = FailingEndListener({"s-1"}), FailingEndListener(set())
+        world.service.when_ended(failing)
+        world.service.when_ended(recording)
+        first, _, _ = await world.connect()
+        second, _, _ = await world.connect()
+        await world.service.close(first)
+        await world.service.close(second)
+        world.clock.advance(TTL)
+        third, _, _ = await world.connect()  # runs the expiry; must not raise
+        assert world.runtime.closed_sessions == ["s-1", "s-2"]
+        assert failing.calls == ["s-1", "s-2"]
+        assert recording.calls == ["s-1", "s-2"]
+        assert world.service.stats.session_end_failures == 1
+        assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+            "session s-1: ending it failed in one step (shared store unreachable); expiry goes on"
+        ]
+        assert third.session_id == "s-3"
+        exported = await MetricsService(NoRuntimeMetrics(), world.service).collect(
+            ["hexlit_session_end_failures"]
+        )
+        assert [family.samples for family in exported] == [("hexlit_session_end_failures_total 1",)]
+
+    run(test)
+
+
+class NoRuntimeMetrics:
+    """A `MetricsSource` with no families of its own: only hexlit's counters remain."""
+
+    async def metric_families(self, names: Sequence[str] | None) -> list[MetricFamily]:
+        return []
+
+
+def test_a_runtime_that_cannot_close_a_session_still_lets_its_files_go() -> None:
+    async def test() -> None:
+        world = World()
+        recording = FailingEndListener(set())
+        world.service.when_ended(recording)
+        first, _, _ = await world.connect()
+        second, _, _ = await world.connect()
+        await world.service.close(first)
+        await world.service.close(second)
+        world.runtime.refuse_close = {"s-1"}
+        world.clock.advance(TTL)
+        await world.connect()
+        assert world.runtime.closed_sessions == ["s-2"]
+        assert recording.calls == ["s-1", "s-2"]
+        assert world.service.stats.session_end_failures == 1
+
+    run(test)
+
+
+def test_the_sweeper_outlives_a_store_outage() -> None:
+    async def test() -> None:
+        world = World(limits=SessionLimits(reconnect_ttl=0.2))  # sweeps every 0.05 s
+        world.service.when_ended(FailingEndListener())  # the store is down throughout
+        await world.service.start()
+        for expected in (["s-1"], ["s-1", "s-2"]):
+            handle, _, _ = await world.connect()
+            await world.service.close(handle)
+            world.clock.advance(0.2)
+            async with asyncio.timeout(5):  # a real wait, bounded; a sweep is due in 0.05 s
+                await world.runtime.session_closed()
+            assert world.runtime.closed_sessions == expected
+        assert world.service.stats.session_end_failures == 2
         await world.service.stop()
 
     run(test)
