@@ -97,9 +97,19 @@ METHOD_NOT_ALLOWED = MethodNotAllowed("Method Not Allowed")
 NOT_AN_UPGRADE = BadRequest("expected a WebSocket upgrade request")
 
 
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
+"""On every file answer (frontend, components, app static files, media): the browser
+takes the declared type and never guesses one, so no uploaded or app-written file can
+be sniffed into HTML or script. Added here, the one place every file route renders."""
+
+
 def file(answer: FileAnswer) -> WebResponse:
     """A static file (the frontend build): its type, its cache policy, its bytes."""
-    headers = (("Content-Type", answer.asset.content_type), ("Cache-Control", answer.cache_control))
+    headers = (
+        ("Content-Type", answer.asset.content_type),
+        ("Cache-Control", answer.cache_control),
+        NOSNIFF,
+    )
     return WebResponse(200, headers, answer.body, length=answer.asset.size)
 
 
@@ -114,7 +124,7 @@ def component_file(answer: FileAnswer, allow_origin: str | None) -> WebResponse:
 def app_static_file(answer: FileAnswer) -> WebResponse:
     """An app static file: any origin may load it (component iframes do), never sniffed."""
     rendered = file(answer)
-    extra = (("Access-Control-Allow-Origin", "*"), ("X-Content-Type-Options", "nosniff"))
+    extra = (("Access-Control-Allow-Origin", "*"),)
     return WebResponse(200, (*rendered.headers, *extra), answer.body, answer.asset.size)
 
 
@@ -198,6 +208,7 @@ def media(answer: MediaAnswer, allow_origin: str | None) -> WebResponse:
         ("Content-Type", answer.info.content_type),
         ("Accept-Ranges", "bytes"),
         ("Cache-Control", answer.cache_control),
+        NOSNIFF,
     ]
     if answer.content_range:
         headers.append(("Content-Range", answer.content_range))

@@ -11,11 +11,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from streamlit.components.v1.custom_component import CustomComponent
+from streamlit.runtime import get_instance
 
 from tests.support.net import raw_get_status
 from tests.support.server import ServerUnderTest
 
 TIMEOUT = 10.0
+COMPONENT = "hexlit_test.component"
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +33,15 @@ def app_server(stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     (static / "nested" / "data.json").write_text('{"a": 1}')
     (folder / "secret.txt").write_text("outside the static folder")
     os.symlink(folder / "secret.txt", static / "escape.txt")
+    component = folder / "component"
+    component.mkdir()
+    (component / "index.html").write_text("<html><body>component</body></html>")
     options = {"server.enableStaticServing": True, "runner.postScriptGC": False}
     with ServerUnderTest(stack, options, app=str(folder / "app.py")) as running:
+        # What `components.declare_component(..., path=...)` does when the script runs.
+        get_instance().component_registry.register_component(
+            CustomComponent(name=COMPONENT, path=str(component))
+        )
         yield running
 
 
@@ -91,3 +101,16 @@ def test_the_streamlit_frontend_is_served(app_server: ServerUnderTest) -> None:
 def test_unknown_v2_components_are_404(app_server: ServerUnderTest) -> None:
     response = get(app_server, "/_stcore/bidi-components/nope/index.js")
     assert (response.status_code, response.text) == (404, "Component not found")
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_component_files_are_never_sniffed(app_server: ServerUnderTest, method: str) -> None:
+    """Component HTML is `text/html`: a browser must not guess another type for it."""
+    response = get(app_server, f"/component/{COMPONENT}/index.html", method)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_frontend_files_are_never_sniffed(app_server: ServerUnderTest) -> None:
+    assert get(app_server, "/").headers["x-content-type-options"] == "nosniff"

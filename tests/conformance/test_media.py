@@ -43,6 +43,7 @@ def test_whole_file(server: ServerUnderTest) -> None:
     assert response.headers["accept-ranges"] == "bytes"
     assert response.headers["content-length"] == str(SIZE)
     assert "content-disposition" not in response.headers
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 @pytest.mark.parametrize(
