@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import importlib
 import json
 import time
 import warnings
@@ -18,6 +19,7 @@ from types import ModuleType
 from typing import Any
 from unittest import mock
 
+import joserfc.jwt
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
@@ -56,14 +58,8 @@ def jwt(header: dict[str, Any] | str, claims: dict[str, Any] | str, secret: str 
 @pytest.fixture(scope="module")
 def auth_util() -> ModuleType:
     """Streamlit 1.67's auth helpers (imported once: the import takes a while)."""
-    util: ModuleType = pytest.importorskip("streamlit.auth_util")
+    util: ModuleType = importlib.import_module("streamlit.auth_util")
     return util
-
-
-@pytest.fixture(scope="module")
-def joserfc_jwt() -> ModuleType:
-    module: ModuleType = pytest.importorskip("joserfc.jwt")
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +67,10 @@ def authlib_jwt() -> Any:
     # `authlib.deprecate` installs an "always" filter for its warning when imported, so
     # import it first: the "ignore" below then takes precedence for `authlib.jose`,
     # which is deprecated in favour of joserfc.
-    pytest.importorskip("authlib.deprecate")
+    importlib.import_module("authlib.deprecate")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        jose = pytest.importorskip("authlib.jose")
+        jose = importlib.import_module("authlib.jose")
         return jose.jwt
 
 
@@ -170,7 +166,7 @@ def test_streamlit_decodes_ours_and_we_decode_streamlits(
 
 
 def test_streamlits_login_route_reads_ours(auth_util: ModuleType) -> None:
-    routes = pytest.importorskip("streamlit.web.server.starlette.starlette_auth_routes")
+    routes = importlib.import_module("streamlit.web.server.starlette.starlette_auth_routes")
     with streamlit_secret(auth_util, SECRET):
         token = encode_provider_token("google", SECRET, int(time.time()))
         assert routes._parse_provider_token(token) == "google"
@@ -179,15 +175,13 @@ def test_streamlits_login_route_reads_ours(auth_util: ModuleType) -> None:
 
 
 @given(provider=providers, secret=secrets, now=timestamps)
-def test_joserfc_reads_ours_and_we_read_joserfc(
-    joserfc_jwt: ModuleType, provider: str, secret: str, now: int
-) -> None:
+def test_joserfc_reads_ours_and_we_read_joserfc(provider: str, secret: str, now: int) -> None:
     ours = encode_provider_token(provider, secret, now)
-    token = joserfc_jwt.decode(ours, oct_key(secret), algorithms=["HS256"])
+    token = joserfc.jwt.decode(ours, oct_key(secret), algorithms=["HS256"])
     assert token.header == {"typ": "JWT", "alg": "HS256"}
     assert token.claims == {"provider": provider, "exp": now + LIFETIME}
     header = {"alg": "HS256", "kid": "k1"}
-    theirs = joserfc_jwt.encode(header, {"provider": provider, "exp": now + 1}, oct_key(secret))
+    theirs = joserfc.jwt.encode(header, {"provider": provider, "exp": now + 1}, oct_key(secret))
     assert decode_provider_token(theirs, secret, now) == provider
 
 
@@ -228,24 +222,24 @@ def test_headers_other_than_hs256_are_rejected(header: dict[str, Any] | str) -> 
     assert decode_provider_token(unsigned, SECRET, NOW) is None
 
 
-def test_an_unsigned_token_is_rejected(joserfc_jwt: ModuleType) -> None:
+def test_an_unsigned_token_is_rejected() -> None:
     from joserfc.jws import JWSRegistry
 
     registry = JWSRegistry(algorithms=["none"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # joserfc: "none" is deprecated
-        unsigned = joserfc_jwt.encode(
+        unsigned = joserfc.jwt.encode(
             {"alg": "none"}, {"provider": "google", "exp": NOW + 60}, None, registry=registry
         )
     assert unsigned.endswith(".")
     assert decode_provider_token(unsigned, SECRET, NOW) is None
 
 
-def test_an_rs256_token_is_rejected(joserfc_jwt: ModuleType) -> None:
+def test_an_rs256_token_is_rejected() -> None:
     from joserfc.jwk import RSAKey
 
     key = RSAKey.generate_key(2048)
-    token = joserfc_jwt.encode({"alg": "RS256"}, {"provider": "google", "exp": NOW + 60}, key)
+    token = joserfc.jwt.encode({"alg": "RS256"}, {"provider": "google", "exp": NOW + 60}, key)
     assert decode_provider_token(token, SECRET, NOW) is None
 
 
@@ -321,7 +315,7 @@ def test_any_tampered_byte_is_rejected(provider: str, now: int, data: st.DataObj
     assert decode_provider_token(tampered, SECRET, now) is None
 
 
-def test_joserfc_and_we_agree_on_a_noncanonical_signature(joserfc_jwt: ModuleType) -> None:
+def test_joserfc_and_we_agree_on_a_noncanonical_signature() -> None:
     """The last MAC character has 2 unused bits; joserfc refuses other spellings too."""
     from joserfc.errors import JoseError
 
@@ -332,7 +326,7 @@ def test_joserfc_and_we_agree_on_a_noncanonical_signature(joserfc_jwt: ModuleTyp
         variant = token[:-1] + alphabet[last ^ low]
         assert decode_provider_token(variant, SECRET, NOW) is None
         with pytest.raises((JoseError, ValueError)):
-            joserfc_jwt.decode(variant, oct_key(SECRET), algorithms=["HS256"])
+            joserfc.jwt.decode(variant, oct_key(SECRET), algorithms=["HS256"])
 
 
 @given(

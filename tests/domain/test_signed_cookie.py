@@ -9,6 +9,7 @@ Compatibility is checked against the real implementations: itsdangerous 2.x's
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import random
 import re
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+import itsdangerous
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
@@ -69,28 +71,24 @@ def b64(data: bytes) -> str:
 
 
 @pytest.fixture(scope="module")
-def itsdangerous() -> ModuleType:
-    module: ModuleType = pytest.importorskip("itsdangerous")
-    return module
-
-
-@pytest.fixture(scope="module")
 def app_utils() -> ModuleType:
     """Streamlit 1.67's signing helpers (imported once: the import takes a while)."""
-    utils: ModuleType = pytest.importorskip("streamlit.web.server.starlette.starlette_app_utils")
+    utils: ModuleType = importlib.import_module(
+        "streamlit.web.server.starlette.starlette_app_utils"
+    )
     return utils
 
 
 @pytest.fixture(scope="module")
 def auth_util() -> ModuleType:
-    util: ModuleType = pytest.importorskip("streamlit.auth_util")
+    util: ModuleType = importlib.import_module("streamlit.auth_util")
     return util
 
 
-def their_serializer(itsdangerous: ModuleType, secret: str, name: str, now: int) -> Any:
+def their_serializer(secret: str, name: str, now: int) -> Any:
     """`URLSafeTimedSerializer(secret, salt=name)`, its clock stopped at `now`."""
 
-    class StoppedClock(itsdangerous.TimestampSigner):  # type: ignore[misc, name-defined]
+    class StoppedClock(itsdangerous.TimestampSigner):
         def get_timestamp(self) -> int:
             return now
 
@@ -137,10 +135,8 @@ def test_timestamps_out_of_range_are_refused() -> None:
 @given(secret=secrets, name=names, value=values, now=timestamps)
 @example(secret=SECRET, name=USER, value="x" * 5000, now=NOW)
 @example(secret=SECRET, name=USER, value=json.dumps({"name": "Ünïcödé 😀"}), now=NOW)
-def test_byte_for_byte_as_itsdangerous(
-    itsdangerous: ModuleType, secret: str, name: str, value: str, now: int
-) -> None:
-    serializer = their_serializer(itsdangerous, secret, name, now)
+def test_byte_for_byte_as_itsdangerous(secret: str, name: str, value: str, now: int) -> None:
+    serializer = their_serializer(secret, name, now)
     theirs = serializer.dumps(value)
     ours = CookieSigner(secret).sign(name, value, now)
     assert ours == theirs
@@ -162,7 +158,7 @@ def test_streamlit_reads_ours_and_we_read_streamlits(app_utils: ModuleType, valu
 
 
 @given(value=values)
-def test_both_payload_forms_are_read(itsdangerous: ModuleType, value: str) -> None:
+def test_both_payload_forms_are_read(value: str) -> None:
     data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     signer = itsdangerous.TimestampSigner(SECRET, salt=USER)
     plain = signer.sign(b64(data)).decode()
@@ -175,14 +171,14 @@ def test_both_payload_forms_are_read(itsdangerous: ModuleType, value: str) -> No
 
 
 @given(other=st.one_of(st.integers(), st.lists(st.text()), st.dictionaries(st.text(), st.text())))
-def test_json_other_than_a_string_is_refused(itsdangerous: ModuleType, other: object) -> None:
-    signed = their_serializer(itsdangerous, SECRET, USER, NOW).dumps(other)
+def test_json_other_than_a_string_is_refused(other: object) -> None:
+    signed = their_serializer(SECRET, USER, NOW).dumps(other)
     assert SIGNER.unsign(USER, signed, NOW, MAX_AGE) is None
 
 
-def test_itsdangerous_accepts_noncanonical_signatures_we_do_not(itsdangerous: ModuleType) -> None:
+def test_itsdangerous_accepts_noncanonical_signatures_we_do_not() -> None:
     """The last signature character carries 2 unused bits, which itsdangerous ignores."""
-    serializer = their_serializer(itsdangerous, SECRET, USER, NOW)
+    serializer = their_serializer(SECRET, USER, NOW)
     signed = serializer.dumps("v")
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     last = alphabet.index(signed[-1])
@@ -239,15 +235,13 @@ def test_wrong_name_or_secret_is_rejected(value: str, name: str, other: str) -> 
 @example(signed_at=NOW, offset=MAX_AGE, max_age=MAX_AGE)
 @example(signed_at=NOW, offset=MAX_AGE + 1, max_age=MAX_AGE)
 @example(signed_at=NOW, offset=-1, max_age=MAX_AGE)
-def test_expiry_as_itsdangerous(
-    itsdangerous: ModuleType, signed_at: int, offset: int, max_age: int
-) -> None:
+def test_expiry_as_itsdangerous(signed_at: int, offset: int, max_age: int) -> None:
     signed = SIGNER.sign(USER, "v", signed_at)
     now = signed_at + offset
     expected = "v" if 0 <= offset <= max_age else None
     assert SIGNER.unsign(USER, signed, now, max_age) == expected
     if 0 <= now <= LAST_ITSDANGEROUS_SECOND:
-        serializer = their_serializer(itsdangerous, SECRET, USER, now)
+        serializer = their_serializer(SECRET, USER, now)
         try:
             theirs = serializer.loads(signed, max_age=max_age)
         except itsdangerous.SignatureExpired:
@@ -269,7 +263,7 @@ def test_garbage_never_raises(garbage: str) -> None:
     assert SIGNER.unsign(USER, garbage, NOW, MAX_AGE) is None
 
 
-def test_signed_garbage_payloads_read_as_none(itsdangerous: ModuleType) -> None:
+def test_signed_garbage_payloads_read_as_none() -> None:
     signer = itsdangerous.TimestampSigner(SECRET, salt=USER)
     now = int(time.time())
     for payload in ["", ".", "!!", "AAA", ".AAAA", "." + b64(b"not zlib"), b64(b"\xff"), b64(b"[")]:

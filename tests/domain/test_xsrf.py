@@ -1,6 +1,6 @@
 """The `_streamlit_xsrf` token (spec §4.1): encoding, tolerant decoding, validation.
 
-Compatibility is checked against the real implementations where they are importable:
+Compatibility is checked against the real implementations (the dev extra installs them):
 Tornado's `RequestHandler._decode_xsrf_token` and `xsrf_token` algorithm (Streamlit
 ≤ 1.56) and Streamlit 1.67's `starlette_app_utils`.
 """
@@ -8,10 +8,13 @@ Tornado's `RequestHandler._decode_xsrf_token` and `xsrf_token` algorithm (Stream
 from __future__ import annotations
 
 import binascii
+import importlib
 import re
 from types import ModuleType
 
 import pytest
+import tornado.util
+import tornado.web
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -70,8 +73,7 @@ def reference_xor(mask: bytes, data: bytes) -> bytes:
 
 def tornado_v2(token: bytes, mask: bytes, timestamp: int) -> str:
     """The v2 value `RequestHandler.xsrf_token` writes, with Tornado's own mask function."""
-    tornado_util = pytest.importorskip("tornado.util")
-    masked = tornado_util._websocket_mask(mask, token)
+    masked = tornado.util._websocket_mask(mask, token)
     return b"|".join(
         [b"2", binascii.b2a_hex(mask), binascii.b2a_hex(masked), str(timestamp).encode()]
     ).decode("ascii")
@@ -79,14 +81,15 @@ def tornado_v2(token: bytes, mask: bytes, timestamp: int) -> str:
 
 def tornado_decode(value: str) -> tuple[int | None, bytes | None, float | None]:
     """Tornado's own decoder; it reads nothing of the handler it is a method of."""
-    tornado_web = pytest.importorskip("tornado.web")
-    return tornado_web.RequestHandler._decode_xsrf_token(object(), value)  # type: ignore[no-any-return]
+    return tornado.web.RequestHandler._decode_xsrf_token(object(), value)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
 def streamlit_utils() -> ModuleType:
     """Streamlit 1.67's XSRF helpers (imported once: the import takes a while)."""
-    utils: ModuleType = pytest.importorskip("streamlit.web.server.starlette.starlette_app_utils")
+    utils: ModuleType = importlib.import_module(
+        "streamlit.web.server.starlette.starlette_app_utils"
+    )
     return utils
 
 
@@ -331,6 +334,5 @@ def test_streamlit_validates_what_hexlit_writes(
 
 
 def test_tornado_masks_like_hexlit() -> None:
-    tornado_util = pytest.importorskip("tornado.util")
-    assert tornado_util._websocket_mask(MASK, TOKEN) == reference_xor(MASK, TOKEN)
+    assert tornado.util._websocket_mask(MASK, TOKEN) == reference_xor(MASK, TOKEN)
     assert encode_token(XsrfToken(TOKEN, NOW), MASK) == tornado_v2(TOKEN, MASK, NOW)
