@@ -93,8 +93,7 @@ LATEST_VENV := .venv-latest
 test-latest: $(UV) system-packages
 	rm -rf $(LATEST_VENV)
 	$(UV) venv --quiet $(LATEST_VENV)
-	VIRTUAL_ENV=$(LATEST_VENV) $(UV) pip install --quiet --upgrade --resolution highest \
-		--config-settings editable_mode=strict -e ".[dev,streamlit]"
+	VIRTUAL_ENV=$(LATEST_VENV) $(UV) pip install --quiet --upgrade --resolution highest -e ".[dev,streamlit]"
 	@echo "== newest allowed releases that differ from uv.lock (locked -> latest)"
 	@join -a2 -e '(not locked)' -o 0,1.2,2.2 \
 		<($(UV) export --frozen --no-hashes --no-header --no-annotate --no-emit-project \
