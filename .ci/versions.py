@@ -7,7 +7,8 @@ such, so the list is the same shape in every venv.
 import importlib.metadata as metadata
 import re
 
-names = sorted({re.match(r"[\w.-]+", line)[0].lower() for line in metadata.requires("hexlit") or []})
+requirements = metadata.requires("hexlit") or []
+names = sorted({re.match(r"[\w.-]+", line)[0].lower() for line in requirements})
 for name in names:
     try:
         print(f"  {name}=={metadata.version(name)}")
