@@ -11,6 +11,8 @@ import contextlib
 import socket
 from dataclasses import dataclass, field
 
+from tests.support.files import BOUNDARY, LiveSession
+
 TIMEOUT = 10.0
 
 
@@ -143,3 +145,16 @@ def still_serves(port: int) -> None:
     assert not reply.hung, "the server no longer answers"
     assert reply.status == 200, f"health after the attack: {reply.status}"
     assert reply.first.body == b"ok"
+
+
+def put_upload(session: LiveSession, url: str, body: bytes, content_type: str = "") -> Reply:
+    """PUT `body` to an upload URL with the session's XSRF token, over a raw socket."""
+    path = url.split(str(session.server.port), 1)[1]
+    kind = content_type or f"multipart/form-data; boundary={BOUNDARY}"
+    head = (
+        f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{session.server.port}\r\n"
+        f"Content-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
+        f"X-Xsrftoken: {session.xsrf}\r\nCookie: _streamlit_xsrf={session.xsrf}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return exchange(session.server.port, head.encode() + body)
