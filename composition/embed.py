@@ -16,21 +16,57 @@ Options are the same names as everywhere else (`server.*`, `hexlit.*`), typed va
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from hexlit.composition.container import build_container
+from dependency_injector import providers
+
+from hexlit.composition.container import Container, build_container
+from hexlit.composition.serve import release_stores
 from hexlit.composition.settings import load_config
+from hexlit.ports.lifecycle import Lifecycle
 
 
 def create_asgi_app(app: str = "builtin:counter", options: Mapping[str, Any] | None = None) -> Any:
-    """A Starlette (ASGI) application serving `app`; its lifespan runs the core."""
+    """A Starlette (ASGI) application serving `app`; its lifespan runs the core and, at
+    its end, releases the stores."""
     config = load_config(overrides={**(options or {}), "hexlit.web": "starlette"})
-    return build_container(config, app).web_app()
+    return _embedded_app(build_container(config, app))
 
 
 def create_tornado_app(
     app: str = "builtin:counter", options: Mapping[str, Any] | None = None
 ) -> Any:
-    """A `tornado.web.Application` serving `app`; `await app.start()` before serving."""
+    """A `tornado.web.Application` serving `app`; `await app.start()` before serving,
+    `await app.stop()` after (it also releases the stores)."""
     config = load_config(overrides={**(options or {}), "hexlit.web": "tornado"})
-    return build_container(config, app).web_app()
+    return _embedded_app(build_container(config, app))
+
+
+class StoresReleasedOnStop:
+    """Implements `Lifecycle`: the core's, then the stores released, as `hexlit run` does.
+
+    An embedded app has no `serve` around it to release what the stores hold (a folder
+    store's folder, a Redis store's connections), so the app's own stop hook (the ASGI
+    lifespan's end, Tornado's `app.stop()`) does it.
+    """
+
+    def __init__(self, core: Lifecycle, container: Container) -> None:
+        self._core = core
+        self._container = container
+
+    async def start(self) -> None:
+        await self._core.start()
+
+    async def stop(self) -> None:
+        try:
+            await self._core.stop()
+        finally:
+            await release_stores(self._container)
+
+
+def _embedded_app(container: Container) -> Any:
+    use_cases = container.use_cases()
+    lifecycle = StoresReleasedOnStop(use_cases.lifecycle, container)
+    container.use_cases.override(providers.Object(replace(use_cases, lifecycle=lifecycle)))
+    return container.web_app()

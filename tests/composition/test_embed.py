@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import tornado.httpserver
@@ -91,3 +92,58 @@ def test_tornado_app_in_a_users_tornado_server() -> None:
     health, greeting = asyncio.run(scenario())
     assert health == "ok"
     assert greeting.startswith(b"hello ")
+
+
+def process_folders(store_dir: Path) -> list[Path]:
+    """The folders the filesystem stores made for this process (media, uploads)."""
+    return sorted(
+        folder for kind in ("media", "uploads") for folder in (store_dir / kind).glob("*")
+    )
+
+
+def test_asgi_app_removes_its_store_folders_when_its_lifespan_ends(tmp_path: Path) -> None:
+    options = {"hexlit.store": "filesystem", "hexlit.storeDir": str(tmp_path)}
+    hexlit_app = create_asgi_app("builtin:counter", options)
+
+    async def scenario() -> list[Path]:
+        sock = loopback_socket()
+        server = uvicorn.Server(uvicorn.Config(hexlit_app, log_config=None, lifespan="on"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                while not server.started:  # noqa: ASYNC110 - uvicorn offers only a flag
+                    await asyncio.sleep(0.01)
+            health, _ = await exercise(sock.getsockname()[1], "")
+            assert health == "ok"
+            return process_folders(tmp_path)
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(task, TIMEOUT)
+            sock.close()
+
+    while_serving = asyncio.run(scenario())
+    assert [folder.parent.name for folder in while_serving] == ["media", "uploads"]
+    assert process_folders(tmp_path) == []
+
+
+def test_tornado_app_removes_its_store_folders_when_it_stops(tmp_path: Path) -> None:
+    options = {"hexlit.store": "filesystem", "hexlit.storeDir": str(tmp_path)}
+
+    async def scenario() -> list[Path]:
+        app = create_tornado_app("builtin:counter", options)
+        await app.start()
+        sock = loopback_socket()
+        server = tornado.httpserver.HTTPServer(app)
+        server.add_sockets([sock])
+        try:
+            health, _ = await exercise(sock.getsockname()[1], "")
+            assert health == "ok"
+            return process_folders(tmp_path)
+        finally:
+            server.stop()
+            await app.stop()
+            await asyncio.wait_for(server.close_all_connections(), TIMEOUT)
+
+    while_serving = asyncio.run(scenario())
+    assert [folder.parent.name for folder in while_serving] == ["media", "uploads"]
+    assert process_folders(tmp_path) == []
