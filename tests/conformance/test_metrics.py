@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from websockets.sync.client import connect
 
 from tests.support.server import ServerUnderTest
@@ -55,3 +56,15 @@ def test_metrics_preflight(server: ServerUnderTest) -> None:
     assert response.status_code == 204
     assert response.headers["access-control-allow-methods"] == "GET, OPTIONS"
     assert response.headers["access-control-allow-headers"] == "Accept"
+
+
+def test_metrics_parse_as_openmetrics(server: ServerUnderTest) -> None:
+    """What a Prometheus scraper reads must parse (streamlit#7891 shows Streamlit's did not)."""
+    with connect(server.ws_url(), open_timeout=TIMEOUT) as ws:
+        ws.recv(timeout=TIMEOUT)
+        ws.send(b"inc")
+        ws.recv(timeout=TIMEOUT)
+    text = metrics(server).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["hexlit_frames_in"].type == "counter"
+    assert families["hexlit_open_connections"].type == "gauge"
