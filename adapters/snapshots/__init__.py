@@ -1,0 +1,1 @@
+"""Stores for session snapshots (`SessionSnapshots`): memory, a shared folder, Redis."""
