@@ -7,7 +7,7 @@ runtime knows they are protobuf.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -121,4 +121,43 @@ class AppRuntime(Protocol):
 
     async def close_session(self, session_id: str) -> None:
         """End the session for good and free what it holds. Idempotent."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedState:
+    """A session's state as the runtime reads it for a snapshot, and restores it from.
+
+    The bytes are the runtime's own encoding; the core seals them and never looks
+    inside. `skipped_keys` names the user keys left out because their values cannot be
+    pickled (the core logs each key once and counts them).
+    """
+
+    user_state: bytes
+    widget_states: bytes
+    page: str = ""
+    query_string: str = ""
+    skipped_keys: tuple[str, ...] = ()
+
+
+class SessionStateAccess(Protocol):
+    """What a runtime offers so its sessions can outlive the process (snapshots).
+
+    All methods run on the server's event loop.
+    """
+
+    def when_run_completes(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(session_id)` on the event loop after each completed run."""
+        ...
+
+    async def capture(self, session_id: str) -> CapturedState | None:
+        """The session's state now, or None when the runtime does not hold it (or it
+        cannot be read right now). Heavy work (pickling) runs off the event loop."""
+        ...
+
+    async def restore(self, start: SessionStart, state: CapturedState, outbox: Outbox) -> str:
+        """Create the session `start.session_id` bound to `outbox`, put `state` back in
+        it, and rerun it with the captured widget states so the page comes back without
+        waiting for the browser. Only ever given state from an authenticated snapshot.
+        Returns the session id; raises `RuntimeUnavailable`."""
         ...
