@@ -158,3 +158,25 @@ def put_upload(session: LiveSession, url: str, body: bytes, content_type: str = 
         "Connection: close\r\n\r\n"
     )
     return exchange(session.server.port, head.encode() + body)
+
+
+def handshake(port: int, path: str, headers: list[tuple[str, str]]) -> Reply:
+    """A WebSocket opening handshake written by hand: `headers` go after the request line
+    as given (no Host is added), then the upgrade headers. The connection is closed by us
+    after the answer's head (a 101 is not read further)."""
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    raw = (
+        f"GET {path} HTTP/1.1\r\n{lines}Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    reply = Reply()
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(raw.encode("utf-8"))
+        reader = _Reader(sock)
+        try:
+            reply.responses.append(reader.response())
+        except TimeoutError:
+            reply.hung = True
+        except (_Closed, ConnectionError):
+            reply.closed = True
+    return reply
