@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
-from hexlit.ports.errors import HostRejected, OriginRejected
+from hexlit.ports.errors import BadRequest, HostRejected, OriginRejected
 
 LOCAL_HOSTNAMES: Final = frozenset({"localhost", "0.0.0.0", "127.0.0.1", "::1"})
+MALFORMED_HOST: Final = "missing or malformed Host header"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +35,18 @@ class OriginPolicy:
     trusted_hostnames: frozenset[str] = field(default_factory=frozenset)
     allowed_hosts: tuple[str, ...] = ()
 
+    def check_host(self, host: str | None) -> None:
+        """With `server.allowedHosts` set, every request (any route, and the WebSocket
+        handshake) must name a well-formed host: raise `BadRequest` (400) for a missing,
+        empty or malformed `Host`. Whether a well-formed host is on the list is asked
+        of the handshake only (`check_websocket`), as Streamlit does."""
+        if self.allowed_hosts and _hostname_of_host_header(host) is None:
+            raise BadRequest(MALFORMED_HOST)
+
     def check_websocket(self, origin: str | None, host: str | None) -> None:
-        """Raise `HostRejected` or `OriginRejected` unless this handshake may proceed."""
+        """Raise `BadRequest` (see `check_host`), `HostRejected` or `OriginRejected`
+        unless this handshake may proceed."""
+        self.check_host(host)
         if not self.host_allowed(host):
             raise HostRejected("host not allowed")
         if not self.websocket_origin_allowed(origin, host):

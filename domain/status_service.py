@@ -83,6 +83,9 @@ class StatusService:
     def cors_allow_origin(self, origin: str | None) -> str | None:
         return self._policy.cors_allow_origin(origin)
 
+    def check_host(self, host: str | None) -> None:
+        self._policy.check_host(host)
+
     def xsrf_cookie(self, cookie_header: str | None) -> Cookie | None:
         """The XSRF cookie: the same token as before (a new mask), else a fresh one.
 

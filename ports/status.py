@@ -33,6 +33,11 @@ class ServerStatus(Protocol):
         """The `Access-Control-Allow-Origin` value for a request from `origin`, or None."""
         ...
 
+    def check_host(self, host: str | None) -> None:
+        """Every HTTP request's `Host` header, before any route runs: raises `BadRequest`
+        when `server.allowedHosts` is set and the header is missing, empty or malformed."""
+        ...
+
     def xsrf_cookie(self, cookie_header: str | None) -> Cookie | None:
         """The `_streamlit_xsrf` cookie the probes hand out (None when XSRF is off).
 

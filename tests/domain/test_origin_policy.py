@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hexlit.domain.origin_policy import OriginPolicy
-from hexlit.ports.errors import HostRejected, OriginRejected
+from hexlit.ports.errors import BadRequest, HostRejected, OriginRejected
 
 STRICT = OriginPolicy(enable_cors=True)
 OPEN = OriginPolicy(enable_cors=False)
@@ -157,10 +157,24 @@ def test_host_patterns(pattern: str, host: str, allowed: bool) -> None:
     ],
 )
 def test_malformed_host_headers_are_rejected_when_a_list_is_set(host: str | None) -> None:
+    """A request without a usable Host is a bad request (400), on every route."""
     policy = OriginPolicy(allowed_hosts=("*",))
     assert not policy.host_allowed(host)
-    with pytest.raises(HostRejected):
+    with pytest.raises(BadRequest):
         policy.check_websocket(None, host)
+    with pytest.raises(BadRequest):
+        policy.check_host(host)
+
+
+@pytest.mark.parametrize("host", [None, "", "user@example.com", "example.com:99999"])
+def test_without_a_list_any_host_passes_check_host(host: str | None) -> None:
+    OPEN.check_host(host)
+    STRICT.check_host(host)
+
+
+def test_a_well_formed_host_off_the_list_passes_check_host() -> None:
+    """The list itself is the handshake's business (`check_websocket`), as in Streamlit."""
+    OriginPolicy(allowed_hosts=("example.com",)).check_host("other.example:8501")
 
 
 def test_host_is_checked_before_origin() -> None:
@@ -207,7 +221,7 @@ header_text = st.one_of(
 def test_check_websocket_only_ever_rejects_semantically(
     policy: OriginPolicy, origin: str | None, host: str | None
 ) -> None:
-    with contextlib.suppress(OriginRejected, HostRejected):
+    with contextlib.suppress(OriginRejected, HostRejected, BadRequest):
         policy.check_websocket(origin, host)
     policy.cors_allow_origin(origin)
 

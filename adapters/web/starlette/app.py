@@ -7,11 +7,14 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hexlit.adapters.web import responses
+from hexlit.adapters.web.requests import single_host
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.starlette.auth import auth_routes
 from hexlit.adapters.web.starlette.files import app_static_endpoint, component_endpoint
@@ -25,6 +28,8 @@ from hexlit.adapters.web.starlette.probes import (
 from hexlit.adapters.web.starlette.render import to_response
 from hexlit.adapters.web.starlette.stream import stream_endpoint
 from hexlit.adapters.web.starlette.uploads import upload_endpoint
+from hexlit.ports.errors import HexlitError
+from hexlit.ports.status import ServerStatus
 from hexlit.ports.web import WebUseCases
 
 PROBE_METHODS = ["GET", "HEAD", "OPTIONS"]
@@ -109,7 +114,31 @@ def create_app(use_cases: WebUseCases, settings: WebSettings) -> Starlette:
         routes=make_routes(use_cases, settings),
         lifespan=lifespan,
         exception_handlers={404: _http_error, 405: _http_error},
+        middleware=[Middleware(HostCheck, status=use_cases.status)],
     )
+
+
+class HostCheck:
+    """Refuses an HTTP request whose `Host` the core refuses, before any route runs.
+
+    WebSocket handshakes pass through: the session core's admission checks their Host
+    (against the allow-list too), so an app that mounts these routes gets that as well.
+    """
+
+    def __init__(self, app: ASGIApp, status: ServerStatus) -> None:
+        self._app = app
+        self._status = status
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            hosts = [value.decode("latin-1") for name, value in scope["headers"] if name == b"host"]
+            try:
+                self._status.check_host(single_host(hosts))
+            except HexlitError as refused:
+                answer = to_response(responses.error(refused), scope["method"])
+                await answer(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
 
 
 async def _not_an_upgrade(request: Request) -> Response:

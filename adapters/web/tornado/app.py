@@ -7,18 +7,22 @@ import re
 from typing import Any
 
 import tornado.web
+from tornado.httputil import HTTPServerRequest
 from tornado.log import access_log
 
+from hexlit.adapters.web.requests import single_host
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.tornado.auth import AuthHandler
 from hexlit.adapters.web.tornado.files import AppStaticHandler, ComponentHandler
 from hexlit.adapters.web.tornado.frontend import FrontendHandler
 from hexlit.adapters.web.tornado.media import MediaHandler
 from hexlit.adapters.web.tornado.probes import HostConfigHandler, MetricsHandler, ProbeHandler
-from hexlit.adapters.web.tornado.render import NotFoundHandler
+from hexlit.adapters.web.tornado.render import NotFoundHandler, RefusedHandler
 from hexlit.adapters.web.tornado.stream import StreamHandler
 from hexlit.adapters.web.tornado.uploads import UploadHandler
+from hexlit.ports.errors import HexlitError
 from hexlit.ports.lifecycle import Lifecycle
+from hexlit.ports.status import ServerStatus
 from hexlit.ports.web import WebUseCases
 
 
@@ -29,11 +33,25 @@ class HexlitApplication(tornado.web.Application):
     `await app.stop()` after, on the loop that serves it.
     """
 
-    def __init__(self, lifecycle: Lifecycle, handlers: list[Any], **settings: Any) -> None:
+    def __init__(
+        self, lifecycle: Lifecycle, status: ServerStatus, handlers: list[Any], **settings: Any
+    ) -> None:
         super().__init__(handlers, **settings)
         self._lifecycle = lifecycle
+        self._status = status
         self.open_streams: set[Any] = set()
         """The open `/_stcore/stream` handlers, so a shutdown can wait for their closing."""
+
+    def find_handler(
+        self, request: HTTPServerRequest, **kwargs: Any
+    ) -> tornado.web._HandlerDelegate:
+        """Every request's Host goes through the core before any route is chosen."""
+        try:
+            self._status.check_host(single_host(request.headers.get_list("Host")))
+        except HexlitError as refused:
+            deps = {"status": self._status, "refusal": refused}
+            return self.get_handler_delegate(request, RefusedHandler, deps)
+        return super().find_handler(request, **kwargs)
 
     async def start(self) -> None:
         await self._lifecycle.start()
@@ -104,6 +122,7 @@ def create_app(use_cases: WebUseCases, settings: WebSettings) -> HexlitApplicati
     """The Tornado application for these use cases and settings."""
     return HexlitApplication(
         use_cases.lifecycle,
+        use_cases.status,
         make_handlers(use_cases, settings),
         websocket_max_message_size=settings.max_message_bytes,
         websocket_ping_interval=settings.ping_interval,

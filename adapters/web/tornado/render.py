@@ -7,6 +7,7 @@ from typing import Any
 from tornado.web import RequestHandler
 
 from hexlit.adapters.web import responses
+from hexlit.ports.errors import HexlitError
 from hexlit.ports.status import ServerStatus
 
 
@@ -45,3 +46,14 @@ class NotFoundHandler(WebResponseHandler):
 
     def prepare(self) -> None:
         self.write_response(responses.error(responses.NOT_FOUND))
+
+
+class RefusedHandler(WebResponseHandler):
+    """A request the core refused before routing (a bad Host): its error, any method."""
+
+    def initialize(self, status: ServerStatus, refusal: HexlitError) -> None:  # type: ignore[override]
+        super().initialize(status)
+        self._refusal = refusal
+
+    def prepare(self) -> None:
+        self.write_response(responses.error(self._refusal))
