@@ -6,6 +6,7 @@ never imports the other.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,16 @@ from hexlit.composition.settings import ConfigError
 from hexlit.domain.file_routes import AppStaticService
 from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.session_service import SessionService
+from hexlit.domain.snapshot_keeper import SnapshotKeeper
+from hexlit.domain.snapshot_rules import SnapshotLimits, SnapshotSeal, snapshots_enabled
 from hexlit.domain.upload_service import UploadedFilesService, UploadLimits, UploadService
+from hexlit.ports.clock import Clock
 from hexlit.ports.components import FileTree
 from hexlit.ports.identity import AuthorizationRequest, Identity, IdentityProvider, ProviderConfig
 from hexlit.ports.media import MediaLibrary, MediaStore
 from hexlit.ports.runtime import AppRuntime
 from hexlit.ports.sessions import SessionDirectory
+from hexlit.ports.snapshots import SessionSnapshots
 from hexlit.ports.uploads import UploadedFiles, UploadStore
 from hexlit.ports.web import WebUseCases
 
@@ -149,6 +154,44 @@ def build_session_directory(client: Any) -> Any:
     from hexlit.adapters.sessions.redis_directory import RedisSessionDirectory
 
     return RedisSessionDirectory(client, REDIS_NAMESPACE)
+
+
+def build_snapshot_keeper(
+    kind: str,
+    switch: str,
+    max_bytes: int,
+    folder: Path,
+    redis_client: Callable[[], Any],
+    runtime: Any,
+    clock: Clock,
+    secret: str,
+    secret_configured: bool,
+) -> SnapshotKeeper | None:
+    """The session snapshots, when `hexlit.sessionSnapshots` (with `hexlit.store`) turns
+    them on; sealed with the cookie secret, which every replica must share."""
+    if not snapshots_enabled(switch, kind):
+        return None
+    if not all(hasattr(runtime, name) for name in ("capture", "restore", "when_run_completes")):
+        return None
+    if not secret_configured and kind != "memory":
+        logging.getLogger("hexlit.snapshots").warning(
+            "session snapshots are sealed with a random secret of this process: set "
+            "server.cookieSecret (the same on every replica) so they survive a restart"
+        )
+    store: SessionSnapshots
+    if kind == "redis":
+        from hexlit.adapters.snapshots.redis import RedisSnapshots
+
+        store = RedisSnapshots(redis_client(), REDIS_NAMESPACE)
+    elif kind == "filesystem":
+        from hexlit.adapters.snapshots.filesystem import FolderSnapshots
+
+        store = FolderSnapshots(folder / "snapshots")
+    else:
+        from hexlit.adapters.snapshots.memory import MemorySnapshots
+
+        store = MemorySnapshots()
+    return SnapshotKeeper(store, runtime, SnapshotSeal(secret), clock, SnapshotLimits(max_bytes))
 
 
 def build_media_store(kind: str, folder: Path, redis_client: Callable[[], Any]) -> MediaStore:

@@ -19,6 +19,7 @@ from hexlit.composition.builders import (
     build_media_store,
     build_redis_client,
     build_session_directory,
+    build_snapshot_keeper,
     build_starlette_app,
     build_streamlit_runtime,
     build_tornado_app,
@@ -101,6 +102,18 @@ class Container(containers.DeclarativeContainer):
         AuthService, settings=auth_settings, provider=identity_provider, clock=clock, ids=ids
     )
 
+    snapshots = providers.Singleton(
+        build_snapshot_keeper,
+        config.hexlit.store,
+        config.hexlit.sessionSnapshots,
+        config.hexlit.snapshotMaxBytes,
+        store_folder,
+        redis_client.provider,
+        runtime,
+        clock,
+        auth_settings.provided.cookie_secret,
+        config.server.cookieSecret.as_(bool),
+    )
     sessions = providers.Singleton(
         SessionService,
         runtime=runtime,
@@ -110,6 +123,7 @@ class Container(containers.DeclarativeContainer):
         limits=session_limits,
         identify=auth.provided.user_info,
         presence=shared_directory,
+        snapshots=snapshots,
     )
     session_directory = providers.Selector(
         config.hexlit.store, memory=sessions, filesystem=sessions, redis=shared_directory

@@ -76,6 +76,9 @@ OPTIONS: Final[dict[str, Option]] = {
     "hexlit.headerTimeoutSeconds": Option(float, 10.0),
     "hexlit.idleTimeoutSeconds": Option(float, 5.0),
     "hexlit.bodyTimeoutSeconds": Option(float, 60.0),
+    # Session snapshots (docs/adr/, "sessions that outlive their process").
+    "hexlit.sessionSnapshots": Option(str, "auto"),
+    "hexlit.snapshotMaxBytes": Option(int, 1024 * 1024),
 }
 
 CHOICES: Final[dict[str, tuple[str, ...]]] = {
@@ -84,6 +87,7 @@ CHOICES: Final[dict[str, tuple[str, ...]]] = {
     "hexlit.store": ("memory", "filesystem", "redis"),
     "hexlit.loop": ("auto", "asyncio", "uvloop"),
     "hexlit.http": ("auto", "h11", "httptools"),
+    "hexlit.sessionSnapshots": ("auto", "on", "off"),
     "server.xsrfCookieSameSite": ("lax", "strict", "none"),
 }
 

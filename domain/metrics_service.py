@@ -20,6 +20,17 @@ _COUNTERS = (
 )
 
 
+_SNAPSHOT_COUNTERS = (
+    ("snapshots_saved", "Session snapshots written"),
+    ("snapshots_restored", "Sessions taken over from a snapshot"),
+    ("snapshots_fenced", "Session copies closed because another process took them over"),
+    ("snapshots_too_large", "Snapshots not written: above hexlit.snapshotMaxBytes"),
+    ("snapshots_rejected", "Snapshots ignored: their seal did not verify"),
+    ("snapshot_values_skipped", "Session state values left out of snapshots (not picklable)"),
+    ("snapshot_store_failures", "Snapshot reads or writes that failed: store unreachable"),
+)
+
+
 class MetricsService:
     """Implements `Metrics` from the runtime's `MetricsSource` and the session core."""
 
@@ -48,5 +59,15 @@ class MetricsService:
                 (f"hexlit_{name}_total {getattr(self._sessions.stats, name)}",),
             )
             for name, text in _COUNTERS
+        ]
+        snapshot_stats = self._sessions.snapshot_stats
+        counters += [
+            MetricFamily(
+                f"hexlit_{name}",
+                "counter",
+                text,
+                (f"hexlit_{name}_total {getattr(snapshot_stats, name)}",),
+            )
+            for name, text in _SNAPSHOT_COUNTERS
         ]
         return [gauge, *counters]

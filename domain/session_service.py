@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.outbound_queue import OutboundQueue, QueueBounds
-from hexlit.domain.session_registry import SessionRegistry
+from hexlit.domain.session_registry import Claim, SessionRegistry
+from hexlit.domain.snapshot_keeper import SnapshotKeeper, SnapshotStats
 from hexlit.domain.subprotocol import parse_offer
 from hexlit.ports.clock import Clock
 from hexlit.ports.connection import ClientConnection, CloseCause
@@ -28,7 +29,7 @@ from hexlit.ports.errors import (
     StoreUnavailable,
 )
 from hexlit.ports.ids import IdSource
-from hexlit.ports.runtime import AppRuntime, ClientInfo, SessionStart, UserInfo
+from hexlit.ports.runtime import AppRuntime, CapturedState, ClientInfo, SessionStart, UserInfo
 from hexlit.ports.sessions import Admission, Handshake, SessionHandle, SessionPresence
 
 log = logging.getLogger("hexlit.sessions")
@@ -97,6 +98,7 @@ class SessionService:
         limits: SessionLimits,
         identify: Identify | None = None,
         presence: SessionPresence | None = None,
+        snapshots: SnapshotKeeper | None = None,
     ) -> None:
         self._identify = identify
         self._presence = presence
@@ -110,8 +112,19 @@ class SessionService:
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
+        self._draining = False
         self._end_listeners: list[Callable[[str], Awaitable[None]]] = []
         self.stats = SessionStats()
+        self._snapshots = snapshots
+        self._snapshot_writer: asyncio.Task[None] | None = None
+        if snapshots is not None:
+            self.when_ended(snapshots.ended)
+            snapshots.when_fenced(self._continued_elsewhere)
+
+    @property
+    def snapshot_stats(self) -> SnapshotStats:
+        """The snapshot counters (all zero when snapshots are off)."""
+        return self._snapshots.stats if self._snapshots is not None else SnapshotStats()
 
     @property
     def open_connections(self) -> int:
@@ -132,6 +145,8 @@ class SessionService:
         self._stopping = False
         await self._runtime.start()
         self._sweeper = asyncio.create_task(self._sweep_forever())
+        if self._snapshots is not None:
+            self._snapshot_writer = asyncio.create_task(self._snapshots.write_forever())
 
     async def stop(self) -> None:
         if self._stopping:
@@ -139,6 +154,7 @@ class SessionService:
         self._stopping = True
         if self._sweeper is not None:
             self._sweeper.cancel()
+        await self._snapshot_everything()
         await asyncio.gather(
             *(
                 self._shut(s, CloseCause.GOING_AWAY, "server is shutting down")
@@ -159,7 +175,7 @@ class SessionService:
         return Admission(offer.selected, offer.session_id, offer.token, handshake)
 
     async def open(self, admission: Admission, connection: ClientConnection) -> SessionHandle:
-        if self._stopping:
+        if self._stopping or self._draining:
             await connection.close(CloseCause.RUNTIME_UNAVAILABLE, "server is shutting down")
             raise RuntimeUnavailable("server is shutting down")
         handshake = admission.handshake
@@ -174,9 +190,14 @@ class SessionService:
         session.session_id = claim.session_id
         if isinstance(claim.displaced, _Session):
             await self._shut(claim.displaced, CloseCause.REPLACED, "replaced by a newer connection")
+        claim, restorable = await self._snapshot_claim(claim, admission.resume_id, user_info)
+        session.session_id = claim.session_id
         start = SessionStart(claim.session_id, claim.resume, admission.handshake.client, user_info)
         try:
-            session_id = await self._runtime.connect(start, session.queue)
+            if restorable is not None and self._snapshots is not None:
+                session_id = await self._snapshots.restore(start, restorable, session.queue)
+            else:
+                session_id = await self._runtime.connect(start, session.queue)
         except RuntimeUnavailable as error:
             if claim.resume:  # the runtime still holds it: keep it resumable, let it expire
                 self._registry.detach(claim.session_id, session, self._clock.monotonic())
@@ -187,7 +208,9 @@ class SessionService:
         if session_id != claim.session_id:
             self._registry.rename(claim.session_id, session_id)
             session.session_id = session_id
-        resumed = claim.resume and session_id == claim.session_id
+        resumed = (claim.resume or restorable is not None) and session_id == claim.session_id
+        if self._snapshots is not None and not self._snapshots.holds(session_id):
+            self._snapshots.hold(session_id, user_info)
         self.stats.sessions_opened += 1
         self.stats.sessions_resumed += int(resumed)
         self._open.add(session)
@@ -221,6 +244,65 @@ class SessionService:
 
     async def close(self, handle: SessionHandle) -> None:
         await self._release(_own(handle))
+
+    async def drain(self) -> None:
+        """Hand every session on before the process goes (SIGTERM): refuse new
+        connections, snapshot every session, and close every socket with 1012 so the
+        browsers reconnect, to another replica, which restores them."""
+        self._draining = True
+        await self._snapshot_everything()
+        await asyncio.gather(
+            *(
+                self._shut(s, CloseCause.RUNTIME_UNAVAILABLE, "server is restarting")
+                for s in list(self._open)
+            )
+        )
+
+    # -- snapshots -------------------------------------------------------------------
+
+    async def _snapshot_claim(
+        self, claim: Claim, offered: str | None, user_info: UserInfo
+    ) -> tuple[Claim, CapturedState | None]:
+        """Which session to connect, given the snapshots: the claim as it is, or the
+        offered session taken over from its snapshot (held by another process, by a
+        process that is gone, or held here but continued elsewhere since)."""
+        keeper = self._snapshots
+        if keeper is None or offered is None:
+            return claim, None
+        if claim.resume:
+            if not await keeper.moved_on(offered):
+                return claim, None
+            keeper.let_go(offered)  # the copy held here is stale: drop it
+            await self._runtime.close_session(offered)
+            state = await keeper.take_over(offered, user_info)
+            if state is None:
+                fresh = self._ids.new_id()
+                self._registry.rename(offered, fresh)
+                return Claim(fresh, resume=False), None
+            return Claim(offered, resume=False), state
+        state = await keeper.take_over(offered, user_info)
+        if state is None:
+            return claim, None
+        self._registry.rename(claim.session_id, offered)
+        return Claim(offered, resume=False), state
+
+    async def _snapshot_everything(self) -> None:
+        if self._snapshot_writer is not None:
+            self._snapshot_writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._snapshot_writer
+            self._snapshot_writer = None
+        if self._snapshots is not None:
+            await self._snapshots.write_all()
+
+    async def _continued_elsewhere(self, session_id: str) -> None:
+        """Another process took the session over: close the copy held here, leaving
+        the shared directory and the session's files to the new owner."""
+        owner = self._registry.owner_of(session_id)
+        self._registry.forget(session_id)
+        if isinstance(owner, _Session):
+            await self._shut(owner, CloseCause.REPLACED, "session continued elsewhere")
+        await self._runtime.close_session(session_id)
 
     # -- internals -------------------------------------------------------------------
 

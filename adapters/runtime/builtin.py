@@ -13,6 +13,9 @@ It runs one of two tiny apps over the same opaque-frame boundary Streamlit uses:
 
 On every connect it sends `hello <session-id> resumed=<0|1> count=<N>`, so a client can
 see that a resumed session kept its state. A frame that is not UTF-8 is malformed.
+
+Snapshots (`SessionStateAccess`): each `inc` is a completed run; the state captured is
+the count (as decimal text), and a restored session says `resumed=1` in its hello.
 """
 
 from __future__ import annotations
@@ -20,14 +23,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from hexlit.ports.errors import ClientGone, MalformedFrame, RuntimeUnavailable, StoreUnavailable
 from hexlit.ports.media import MediaKind, MediaLibrary
 from hexlit.ports.metrics import MetricFamily
-from hexlit.ports.runtime import Outbox, Readiness, SessionStart
+from hexlit.ports.runtime import CapturedState, Outbox, Readiness, SessionStart
 from hexlit.ports.uploads import UploadedFiles
 
 APPS: Final = ("counter", "echo")
@@ -59,6 +62,7 @@ class BuiltinRuntime:
         self._uploads = uploads
         self._sessions: dict[str, _AppSession] = {}
         self._state = "initial"
+        self._run_listeners: list[Callable[[str], None]] = []
 
     @property
     def session_count(self) -> int:
@@ -110,6 +114,8 @@ class BuiltinRuntime:
         elif self._app == "counter" and text == "inc":
             session.count += 1
             _send(session, f"count {session.count}".encode())
+            for listener in self._run_listeners:
+                listener(session_id)
         elif self._app == "counter" and text.startswith("flood "):
             await self._flood(session, text.removeprefix("flood "))
         elif self._app == "counter" and text.split(" ", 1)[0] in FILE_COMMANDS:
@@ -131,6 +137,23 @@ class BuiltinRuntime:
 
     async def close_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
+
+    def when_run_completes(self, listener: Callable[[str], None]) -> None:
+        self._run_listeners.append(listener)
+
+    async def capture(self, session_id: str) -> CapturedState | None:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return None
+        return CapturedState(str(session.count).encode(), b"")
+
+    async def restore(self, start: SessionStart, state: CapturedState, outbox: Outbox) -> str:
+        self._require_running()
+        count = int(state.user_state) if state.user_state.isdigit() else 0
+        self._sessions[start.session_id] = _AppSession(outbox, count)
+        return await self.connect(
+            SessionStart(start.session_id, True, start.client, start.user_info), outbox
+        )
 
     def component_path(self, name: str) -> str | None:
         """`ComponentRegistry`: the built-in apps declare no components."""
