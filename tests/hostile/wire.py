@@ -180,3 +180,60 @@ def handshake(port: int, path: str, headers: list[tuple[str, str]]) -> Reply:
         except (_Closed, ConnectionError):
             reply.closed = True
     return reply
+
+
+def ws_frame(payload: bytes, opcode: int = 0x2) -> bytes:
+    """One final client frame, masked with a zero key (RFC 6455 requires the mask bit,
+    not a random key; a zero key leaves the payload as is, so no XOR is needed)."""
+    size = len(payload)
+    if size < 126:
+        length = bytes([0x80 | size])
+    elif size < 1 << 16:
+        length = bytes([0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        length = bytes([0x80 | 127]) + size.to_bytes(8, "big")
+    return bytes([0x80 | opcode]) + length + b"\0\0\0\0" + payload
+
+
+class FrameReader:
+    """Reads the server's frames from a raw WebSocket, after its 101 head."""
+
+    def __init__(self, sock: socket.socket, leftover: bytes = b"") -> None:
+        self._reader = _Reader(sock)
+        self._reader._buffer = leftover
+
+    def frame(self) -> tuple[int, bytes]:
+        """(opcode, payload) of the next frame; raises EOFError when the socket ends."""
+        try:
+            first, second = self._reader._exactly(2)
+            size = second & 0x7F
+            if size == 126:
+                size = int.from_bytes(self._reader._exactly(2), "big")
+            elif size == 127:
+                size = int.from_bytes(self._reader._exactly(8), "big")
+            return first & 0x0F, self._reader._exactly(size)
+        except (_Closed, ConnectionError) as ended:
+            raise EOFError from ended
+
+
+def open_raw_websocket(port: int, path: str, rcvbuf: int = 0) -> tuple[socket.socket, FrameReader]:
+    """A WebSocket opened by hand (the caller closes the socket). `rcvbuf` shrinks this
+    side's receive buffer before connecting, so a reader that stalls stalls soon."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if rcvbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(TIMEOUT)
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: streamlit\r\n\r\n".encode()
+        )
+        reader = _Reader(sock)
+        head = reader.response()
+        assert head.status == 101, head.status
+        return sock, FrameReader(sock, reader._buffer)
+    except BaseException:
+        sock.close()
+        raise
