@@ -102,13 +102,13 @@ def build_tornado_app(use_cases: WebUseCases, web: WebSettings) -> Any:
     return create_app(use_cases, web)
 
 
-def builtin_frontend_root(app: str) -> Path:
+def builtin_frontend_root() -> Path:
     from hexlit.adapters.runtime.builtin_frontend import ROOT
 
     return ROOT
 
 
-def streamlit_frontend_root(app: str) -> Path:
+def streamlit_frontend_root() -> Path:
     from hexlit.adapters.runtime.streamlit.frontend import frontend_root
 
     return frontend_root()

@@ -150,8 +150,8 @@ class Container(containers.DeclarativeContainer):
 
     frontend_root = providers.Selector(
         runtime_kind_of_app,
-        builtin=providers.Callable(builtin_frontend_root, config.app),
-        streamlit=providers.Callable(streamlit_frontend_root, config.app),
+        builtin=providers.Callable(builtin_frontend_root),
+        streamlit=providers.Callable(streamlit_frontend_root),
     )
     frontend = providers.Singleton(
         StaticService,

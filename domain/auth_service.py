@@ -249,7 +249,6 @@ class AuthService:
 
     def _failure(self, message: str, cookies: list[Cookie] | tuple[Cookie, ...] = ()) -> AuthAnswer:
         page = AuthPage(
-            status_kind="refused",
             html=(
                 "<!doctype html><meta charset=utf-8><title>Login failed</title>"
                 f"<h1>Login failed</h1><p>{escape(message)}</p>"

@@ -3,7 +3,7 @@
 Media players (Safari/WebKit above all) probe and seek audio and video with byte
 ranges, so `/media/…` answers a satisfiable `Range` with 206 and `Content-Range:
 bytes a-b/size`, and an unsatisfiable one with 416 and `Content-Range: bytes */size`
-(see `unsatisfied_content_range`).
+(`RangeNotSatisfiable` carries the size; `adapters/web/responses.py` writes the header).
 
 Three forms are understood, with the `bytes` unit in any letter case and optional spaces
 or tabs around every token: `bytes=a-b` (the end is clamped to the last byte),
@@ -57,11 +57,6 @@ class ByteRange:
     def content_range(self, size: int) -> str:
         """The 206 response's `Content-Range` value, `bytes a-b/size`."""
         return f"{_UNIT} {self.start}-{self.end}/{size}"
-
-
-def unsatisfied_content_range(size: int) -> str:
-    """The 416 response's `Content-Range` value, `bytes */size`."""
-    return f"{_UNIT} */{size}"
 
 
 def parse_range(header: str | None, size: int) -> ByteRange | None:

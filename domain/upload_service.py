@@ -113,7 +113,6 @@ class UploadService:
         self._files = files
         self._policy = policy
         self._limits = limits
-        self.bytes_received = 0
         self.uploads_completed = 0
         self.uploads_aborted = 0
 
@@ -231,7 +230,6 @@ class _Upload:
                 )
             )
             self._finished = True
-            self._service.bytes_received += self._file_bytes
             self._service.uploads_completed += 1
         except BaseException:
             await self.abort()

@@ -10,12 +10,8 @@ from hexlit.ports.cookies import Cookie
 
 @dataclass(frozen=True, slots=True)
 class AuthPage:
-    """A page to show instead of a redirect (a login that failed, with the reason).
+    """A page to show instead of a redirect: a login that failed, with the reason."""
 
-    status_kind: "refused" (the login could not be completed).
-    """
-
-    status_kind: str
     html: str
 
 
