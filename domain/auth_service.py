@@ -37,7 +37,8 @@ from hexlit.domain.xsrf import XSRF_COOKIE, tokens_match
 from hexlit.ports.auth import AuthAnswer, AuthPage
 from hexlit.ports.clock import Clock
 from hexlit.ports.cookies import Cookie
-from hexlit.ports.identity import IdentityError, IdentityProvider, ProviderConfig
+from hexlit.ports.errors import IdentityError
+from hexlit.ports.identity import IdentityProvider, ProviderConfig
 from hexlit.ports.ids import IdSource
 from hexlit.ports.runtime import ClientInfo, UserInfo
 

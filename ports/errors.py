@@ -72,3 +72,11 @@ class RangeNotSatisfiable(HexlitError):
     def __init__(self, reason: str, size: int) -> None:
         super().__init__(reason)
         self.size = size
+
+
+class IdentityError(HexlitError):
+    """A sign-in step at the identity provider failed (`IdentityProvider` raises it).
+
+    `reason` is safe to show a user: no token, code or secret. The auth service turns it
+    into a "Login failed" page, so it never reaches a web adapter.
+    """

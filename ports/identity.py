@@ -105,11 +105,3 @@ class IdentityProvider(Protocol):
         Raises `IdentityError` when the provider's metadata cannot be fetched.
         """
         ...
-
-
-class IdentityError(Exception):
-    """A sign-in step failed. `reason` is safe to show a user: no token, code or secret."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason

@@ -38,7 +38,8 @@ from joserfc import jws, jwt
 from joserfc.errors import ClaimError, JoseError
 from joserfc.jwk import KeySet
 
-from hexlit.ports.identity import AuthorizationRequest, Identity, IdentityError, ProviderConfig
+from hexlit.ports.errors import IdentityError
+from hexlit.ports.identity import AuthorizationRequest, Identity, ProviderConfig
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ import pytest
 from joserfc.jwk import KeySet
 
 from hexlit.adapters.identity.authlib_oidc import AuthlibIdentityProvider
-from hexlit.ports.identity import IdentityError, IdentityProvider, ProviderConfig
+from hexlit.ports.errors import IdentityError
+from hexlit.ports.identity import IdentityProvider, ProviderConfig
 from tests.support.oidc import MockProvider, oidc_provider
 
 T = TypeVar("T")

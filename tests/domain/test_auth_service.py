@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from hexlit.domain.auth_service import USER_COOKIE, AuthService, AuthSettings
 from hexlit.domain.provider_token import encode_provider_token
 from hexlit.domain.xsrf import XSRF_COOKIE, XsrfToken, encode_token
-from hexlit.ports.identity import AuthorizationRequest, Identity, IdentityError, ProviderConfig
+from hexlit.ports.errors import IdentityError
+from hexlit.ports.identity import AuthorizationRequest, Identity, ProviderConfig
 from hexlit.ports.runtime import ClientInfo
 from tests.domain.fakes import FakeClock, SequentialIds
 
