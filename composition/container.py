@@ -34,10 +34,12 @@ from hexlit.composition.builders import (
 from hexlit.composition.secrets import auth_settings as auth_settings_from
 from hexlit.composition.secrets import read_secrets
 from hexlit.composition.settings import LoadedConfig
+from hexlit.composition.telemetry import build_session_telemetry, build_tracer, build_traffic
 from hexlit.domain.auth_service import AuthService
 from hexlit.domain.file_routes import ComponentService
 from hexlit.domain.media_service import MediaService
 from hexlit.domain.metrics_service import MetricsService
+from hexlit.domain.observation import HttpTelemetry, observe_store
 from hexlit.domain.session_service import SessionService
 from hexlit.domain.static_service import StaticService
 from hexlit.domain.status_service import StatusService
@@ -60,12 +62,16 @@ class Container(containers.DeclarativeContainer):
     origin_policy = providers.Singleton(slices.origin_policy, config.server, config.browser)
     store_folder = providers.Singleton(slices.store_folder, config.hexlit)
     redis_client = providers.Singleton(build_redis_client, config.hexlit.redis_url)
-    media_store = providers.Singleton(
+    tracer = providers.Singleton(build_tracer, config.hexlit.tracing)
+    traffic = providers.Singleton(build_traffic)
+    raw_media_store = providers.Singleton(
         build_media_store, config.hexlit.store, store_folder, redis_client.provider
     )
-    upload_store = providers.Singleton(
+    raw_upload_store = providers.Singleton(
         build_upload_store, config.hexlit.store, store_folder, redis_client.provider
     )
+    media_store = providers.Singleton(observe_store, raw_media_store, "media", traffic, tracer)
+    upload_store = providers.Singleton(observe_store, raw_upload_store, "uploads", traffic, tracer)
     shared_directory = providers.Selector(
         config.hexlit.store,
         memory=providers.Object(None),
@@ -123,6 +129,7 @@ class Container(containers.DeclarativeContainer):
         limits=session_limits,
         identify=auth.provided.user_info,
         presence=shared_directory,
+        telemetry=providers.Singleton(build_session_telemetry, traffic, tracer, runtime),
         snapshots=snapshots,
     )
     session_directory = providers.Selector(
@@ -159,7 +166,9 @@ class Container(containers.DeclarativeContainer):
         base_path=web_settings.provided.base_path,
     )
 
-    metrics = providers.Singleton(MetricsService, source=runtime, sessions=sessions)
+    metrics = providers.Singleton(
+        MetricsService, source=runtime, sessions=sessions, traffic=traffic
+    )
 
     file_tree = providers.Singleton(FolderTree)
     components = providers.Singleton(ComponentService, registry=runtime, files=file_tree)
@@ -174,6 +183,9 @@ class Container(containers.DeclarativeContainer):
         file_tree,
     )
 
+    http_telemetry = providers.Singleton(
+        HttpTelemetry, traffic, tracer, clock, web_settings.provided.base_path
+    )
     use_cases = providers.Singleton(
         WebUseCases,
         sessions=sessions,
@@ -187,6 +199,7 @@ class Container(containers.DeclarativeContainer):
         bidi_components=bidi_components,
         app_static=app_static,
         auth=auth,
+        observer=http_telemetry,
     )
     web_app = providers.Selector(
         config.hexlit.web,

@@ -34,6 +34,10 @@ class Option:
 
 
 OPTIONS: Final[dict[str, Option]] = {
+    "hexlit.tracing": Option(
+        str, "off", help="OpenTelemetry traces: off, or otlp (needs the otel extra)."
+    ),
+    "hexlit.logFormat": Option(str, "text", help="Log lines: text for people, json for machines."),
     "server.port": Option(int, 8501),
     "server.address": Option(str, None),
     "server.baseUrlPath": Option(str, ""),
@@ -82,6 +86,8 @@ OPTIONS: Final[dict[str, Option]] = {
 }
 
 CHOICES: Final[dict[str, tuple[str, ...]]] = {
+    "hexlit.tracing": ("off", "otlp"),
+    "hexlit.logFormat": ("text", "json"),
     "hexlit.web": ("starlette", "tornado"),
     "hexlit.runtime": ("auto", "builtin", "streamlit"),
     "hexlit.store": ("memory", "filesystem", "redis"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hexlit.domain.observation import Traffic
 from hexlit.domain.session_service import SessionService
 from hexlit.ports.metrics import MetricFamily, MetricsSource
 
@@ -34,13 +35,18 @@ _SNAPSHOT_COUNTERS = (
 class MetricsService:
     """Implements `Metrics` from the runtime's `MetricsSource` and the session core."""
 
-    def __init__(self, source: MetricsSource, sessions: SessionService) -> None:
+    def __init__(
+        self, source: MetricsSource, sessions: SessionService, traffic: Traffic | None = None
+    ) -> None:
         self._source = source
         self._sessions = sessions
+        self._traffic = traffic
 
     async def collect(self, names: Sequence[str] | None) -> list[MetricFamily]:
         families = await self._source.metric_families(names)
         own = self._own_families()
+        if self._traffic is not None:
+            own += self._traffic.families()
         wanted = set(names) if names is not None else None
         return families + [f for f in own if wanted is None or f.name in wanted]
 

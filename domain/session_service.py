@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from hexlit.domain.observation import SessionTelemetry, idle_watch
 from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.outbound_queue import OutboundQueue, QueueBounds
 from hexlit.domain.session_registry import Claim, SessionRegistry
@@ -84,6 +85,7 @@ class _Session:
         self.queue = OutboundQueue(bounds, lambda: on_overflow(self))
         self.sender: asyncio.Task[None] | None = None
         self.closed = False
+        self.watch = idle_watch()
 
 
 class SessionService:
@@ -99,8 +101,10 @@ class SessionService:
         identify: Identify | None = None,
         presence: SessionPresence | None = None,
         snapshots: SnapshotKeeper | None = None,
+        telemetry: SessionTelemetry | None = None,
     ) -> None:
         self._identify = identify
+        self._telemetry = telemetry if telemetry is not None else SessionTelemetry()
         self._presence = presence
         self._runtime = runtime
         self._clock = clock
@@ -214,6 +218,7 @@ class SessionService:
         self.stats.sessions_opened += 1
         self.stats.sessions_resumed += int(resumed)
         self._open.add(session)
+        session.watch = self._telemetry.watch(session_id, resumed, session.queue)
         session.sender = asyncio.create_task(self._send_forever(session))
         await self._announce("attached", session_id)
         log.debug("session %s %s", _short(session_id), "resumed" if resumed else "opened")
@@ -232,6 +237,7 @@ class SessionService:
             return
         self.stats.frames_in += 1
         self.stats.bytes_in += len(frame)
+        session.watch.frame_in()
         try:
             await self._runtime.deliver(session.session_id, frame, session.queue)
         except ClientGone:
@@ -314,6 +320,7 @@ class SessionService:
                 return
             self.stats.frames_out += 1
             self.stats.bytes_out += len(frame)
+            session.watch.frame_out()
 
     def _on_overflow(self, session: _Session) -> None:
         self.stats.slow_consumer_disconnects += 1
@@ -328,6 +335,7 @@ class SessionService:
         """Close the connection from the server side, then release the session."""
         if session.closed:
             return
+        session.watch.cause = cause
         await self._release(session)
         await session.connection.close(cause, reason)
 
@@ -336,6 +344,7 @@ class SessionService:
             return
         session.closed = True
         session.queue.close()
+        session.watch.end()
         self._open.discard(session)
         if session.sender is not None and session.sender is not asyncio.current_task():
             session.sender.cancel()

@@ -15,6 +15,7 @@ from hexlit.ports.media import Media
 from hexlit.ports.metrics import Metrics
 from hexlit.ports.sessions import Sessions
 from hexlit.ports.status import ServerStatus
+from hexlit.ports.tracing import HttpObserver
 from hexlit.ports.uploads import Uploads
 
 
@@ -34,3 +35,5 @@ class WebUseCases:
     auth: Auth
     app_static: AppStatic | None
     """None unless `server.enableStaticServing` is on."""
+    observer: HttpObserver | None = None
+    """Told of every request (metrics, tracing); None observes nothing."""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
-from prometheus_client.openmetrics.parser import text_string_to_metric_families
-from websockets.sync.client import connect
+from collections.abc import Callable
 
+import httpx
+import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from tests.support.files import live_session, multipart
 from tests.support.server import ServerUnderTest
 
 TIMEOUT = 10.0
@@ -68,3 +73,84 @@ def test_metrics_parse_as_openmetrics(server: ServerUnderTest) -> None:
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert families["hexlit_frames_in"].type == "counter"
     assert families["hexlit_open_connections"].type == "gauge"
+
+
+def values(server: ServerUnderTest) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of the parsed exposition: (name, sorted labels) -> value."""
+    found = {}
+    for family in text_string_to_metric_families(metrics(server).text):
+        for one in family.samples:
+            found[(one.name, tuple(sorted(one.labels.items())))] = float(one.value)
+    return found
+
+
+def test_request_latency_is_labelled_by_route_template_never_raw_path(
+    server: ServerUnderTest,
+) -> None:
+    httpx.get(server.url("/_stcore/health"), timeout=TIMEOUT)
+    httpx.get(server.url("/media/0123456789abcdef-raw-path.mp4"), timeout=TIMEOUT)
+    httpx.request("PROPFIND", server.url("/_stcore/health"), timeout=TIMEOUT)
+    text = metrics(server).text
+    found = values(server)
+    health = (("code", "200"), ("method", "GET"), ("route", "/_stcore/health"))
+    assert found[("hexlit_http_request_duration_seconds_count", health)] >= 1
+    media = (("code", "404"), ("method", "GET"), ("route", "/media/{file}"))
+    assert found[("hexlit_http_request_duration_seconds_count", media)] >= 1
+    assert "raw-path" not in text
+    assert "PROPFIND" not in text  # an unknown method is OpenTelemetry's _OTHER
+    assert 'method="_OTHER"' in text
+
+
+def test_websocket_upgrade_closes_and_reruns_are_counted(server: ServerUnderTest) -> None:
+    before = values(server)
+    with connect(server.ws_url(), open_timeout=TIMEOUT) as ws:
+        ws.recv(timeout=TIMEOUT)
+        for _ in range(2):
+            ws.send(b"inc")
+            ws.recv(timeout=TIMEOUT)
+    after = values(server)
+    upgrade = (("code", "101"), ("method", "GET"), ("route", "/_stcore/stream"))
+    assert after[("hexlit_http_request_duration_seconds_count", upgrade)] >= 1
+    runs = ("hexlit_rerun_duration_seconds_count", ())
+    assert after[runs] == before.get(runs, 0) + 2
+    by_client = ("hexlit_websocket_closes_total", (("by", "client"), ("code", "none")))
+    assert after.get(by_client, 0) >= before.get(by_client, 0)  # counted once it is released
+
+
+def drain(ws: ClientConnection) -> None:
+    while True:
+        ws.recv(timeout=TIMEOUT)
+
+
+def test_slow_consumer_closes_are_counted_by_close_code(
+    make_server: Callable[..., ServerUnderTest],
+) -> None:
+    running = make_server({"hexlit.queueMaxFrames": 5})
+    with connect(running.ws_url(), open_timeout=TIMEOUT) as ws:
+        ws.recv(timeout=TIMEOUT)
+        ws.send(b"flood 100")
+        with pytest.raises(ConnectionClosed) as closed:
+            drain(ws)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1013
+    found = values(running)
+    assert found[("hexlit_websocket_closes_total", (("by", "server"), ("code", "1013")))] == 1
+    assert found[("hexlit_slow_consumer_disconnects_total", ())] == 1
+
+
+def test_media_and_upload_bytes_are_counted(server: ServerUnderTest) -> None:
+    before = values(server)
+    with live_session(server) as session:
+        (reply,) = session.command("media media 1000 video/mp4")
+        media_url = reply.split()[1]
+        response = httpx.get(server.url(media_url), headers={"Range": "bytes=0-99"})
+        assert response.status_code == 206
+        url = session.upload_url()
+        assert (
+            session.put(url, multipart(("a.bin", b"x" * 700, "application/x"))).status_code == 204
+        )
+    after = values(server)
+    media_bytes = ("hexlit_media_bytes_total", ())
+    upload_bytes = ("hexlit_upload_bytes_total", ())
+    assert after[media_bytes] == before[media_bytes] + 100
+    assert after[upload_bytes] == before[upload_bytes] + 700

@@ -20,6 +20,7 @@ from hexlit.adapters.web.starlette.auth import auth_routes
 from hexlit.adapters.web.starlette.files import app_static_endpoint, component_endpoint
 from hexlit.adapters.web.starlette.frontend import frontend_routes
 from hexlit.adapters.web.starlette.media import media_endpoint
+from hexlit.adapters.web.starlette.observe import ObserveRequests
 from hexlit.adapters.web.starlette.probes import (
     host_config_endpoint,
     metrics_endpoint,
@@ -110,12 +111,15 @@ def create_app(use_cases: WebUseCases, settings: WebSettings) -> Starlette:
         finally:
             await lifecycle.stop()
 
-    return Starlette(
+    app = Starlette(
         routes=make_routes(use_cases, settings),
         lifespan=lifespan,
         exception_handlers={404: _http_error, 405: _http_error},
         middleware=[Middleware(HostCheck, status=use_cases.status)],
     )
+    if use_cases.observer is not None:  # outermost: it sees refused requests too
+        app.add_middleware(ObserveRequests, observer=use_cases.observer)
+    return app
 
 
 class HostCheck:

@@ -16,6 +16,7 @@ from hexlit.adapters.web.tornado.auth import AuthHandler
 from hexlit.adapters.web.tornado.files import AppStaticHandler, ComponentHandler
 from hexlit.adapters.web.tornado.frontend import FrontendHandler
 from hexlit.adapters.web.tornado.media import MediaHandler
+from hexlit.adapters.web.tornado.observe import finished, observe
 from hexlit.adapters.web.tornado.probes import HostConfigHandler, MetricsHandler, ProbeHandler
 from hexlit.adapters.web.tornado.render import NotFoundHandler, RefusedHandler
 from hexlit.adapters.web.tornado.stream import StreamHandler
@@ -23,6 +24,7 @@ from hexlit.adapters.web.tornado.uploads import UploadHandler
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.lifecycle import Lifecycle
 from hexlit.ports.status import ServerStatus
+from hexlit.ports.tracing import HttpObserver
 from hexlit.ports.web import WebUseCases
 
 
@@ -52,6 +54,18 @@ class HexlitApplication(tornado.web.Application):
             deps = {"status": self._status, "refusal": refused}
             return self.get_handler_delegate(request, RefusedHandler, deps)
         return super().find_handler(request, **kwargs)
+
+    def get_handler_delegate(
+        self, request: HTTPServerRequest, target_class: Any, *args: Any, **kwargs: Any
+    ) -> tornado.web._HandlerDelegate:
+        """Every request (routed, 404 or refused) is observed from here."""
+        delegate = super().get_handler_delegate(request, target_class, *args, **kwargs)
+        observer: HttpObserver | None = self.settings.get("hexlit_observer")
+        return observe(delegate, observer, request) if observer else delegate
+
+    def log_request(self, handler: tornado.web.RequestHandler) -> None:
+        finished(handler)
+        super().log_request(handler)
 
     async def start(self) -> None:
         await self._lifecycle.start()
@@ -130,6 +144,7 @@ def create_app(use_cases: WebUseCases, settings: WebSettings) -> HexlitApplicati
         log_function=_log_failures_only,
         default_handler_class=NotFoundHandler,
         default_handler_args={"status": use_cases.status},
+        hexlit_observer=use_cases.observer,
     )
 
 

@@ -1,0 +1,1 @@
+"""Telemetry adapters: the `Tracer` port, as a no-op or with OpenTelemetry."""
