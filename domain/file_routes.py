@@ -4,6 +4,10 @@ Both refuse unsafe paths before touching the file system (400) and serve only wh
 `FileTree` finds inside the root (404 otherwise, symlinks included). Components answer
 `no-cache` for HTML and `public` for the rest (spec §1.3.8); app static files are capped
 at 200 MiB and served with `nosniff` by the web layer (spec §1.3.9).
+
+A file up to `MAX_BUFFERED_BYTES` is read whole (the web layer may gzip it, as
+Streamlit does); a larger one streams from disk as it is sent, so memory per request
+stays bounded whatever the file's size (issue 17.8).
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ from __future__ import annotations
 from typing import Final
 
 from hexlit.domain.safe_path import is_unsafe_path
+from hexlit.ports.assets import Asset
 from hexlit.ports.components import ComponentRegistry, FileTree
 from hexlit.ports.errors import BadRequest, NotFound
 from hexlit.ports.frontend import FileAnswer
 
 MAX_APP_STATIC_BYTES: Final = 200 * 1024 * 1024
+MAX_BUFFERED_BYTES: Final = 1024 * 1024
 
 
 class ComponentService:
@@ -41,8 +47,7 @@ class ComponentService:
         if asset is None:
             raise NotFound("read error")
         cache = "no-cache" if path.endswith(".html") else "public"
-        body = b"" if head else await self._files.read(root, asset)
-        return FileAnswer(asset, body, cache)
+        return await _file_answer(self._files, root, asset, head, cache)
 
 
 class AppStaticService:
@@ -60,5 +65,15 @@ class AppStaticService:
             raise NotFound("File not found")
         if asset.size > MAX_APP_STATIC_BYTES:
             raise NotFound("File is too large")
-        body = b"" if head else await self._files.read(self._root, asset)
-        return FileAnswer(asset, body, "no-cache")
+        return await _file_answer(self._files, self._root, asset, head, "no-cache")
+
+
+async def _file_answer(
+    files: FileTree, root: str, asset: Asset, head: bool, cache: str
+) -> FileAnswer:
+    """Nothing for HEAD, the bytes of a small file, a stream from disk for a large one."""
+    if head:
+        return FileAnswer(asset, b"", cache)
+    if asset.size > MAX_BUFFERED_BYTES:
+        return FileAnswer(asset, b"", cache, stream=files.chunks(root, asset))
+    return FileAnswer(asset, await files.read(root, asset), cache)

@@ -6,6 +6,7 @@ package, the built-in demo frontend, and later component folders and app static 
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,4 +35,10 @@ class AssetSource(Protocol):
 
     async def read(self, asset: Asset) -> bytes:
         """The whole content of `asset`. Raises `NotFound` if it vanished meanwhile."""
+        ...
+
+    def chunks(self, asset: Asset) -> AsyncGenerator[bytes, None]:
+        """The content of `asset` in pieces, read from storage as they are consumed (never
+        the whole file at once), at most `asset.size` bytes in all. Raises `NotFound`
+        (when iterated) if it vanished meanwhile."""
         ...

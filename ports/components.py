@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Protocol
 
 from hexlit.ports.assets import Asset
@@ -26,6 +27,10 @@ class FileTree(Protocol):
 
     async def read(self, root: str, asset: Asset) -> bytes:
         """Raises `NotFound` if the file vanished."""
+        ...
+
+    def chunks(self, root: str, asset: Asset) -> AsyncGenerator[bytes, None]:
+        """The file in pieces, as `AssetSource.chunks`."""
         ...
 
 

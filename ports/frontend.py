@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -10,11 +11,16 @@ from hexlit.ports.assets import Asset
 
 @dataclass(frozen=True, slots=True)
 class FileAnswer:
-    """Serve `asset` with `body` (empty for HEAD) and this cache policy."""
+    """Serve `asset` with `body` (empty for HEAD) and this cache policy.
+
+    `stream`, when set, is the body instead (then `body` is empty): a file too large to
+    hold in memory, read as it is sent. The caller must consume or close it.
+    """
 
     asset: Asset
     body: bytes
     cache_control: str
+    stream: AsyncGenerator[bytes, None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

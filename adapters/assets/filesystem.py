@@ -6,7 +6,9 @@ import asyncio
 import mimetypes
 import os
 from collections import OrderedDict
+from collections.abc import AsyncGenerator
 from pathlib import Path
+from typing import IO
 
 from hexlit.ports.assets import Asset
 from hexlit.ports.errors import NotFound
@@ -37,6 +39,9 @@ def guess_content_type(path: str) -> str:
         return "application/octet-stream"
     return guessed
 
+
+CHUNK = 256 * 1024
+"""What `chunks` reads from disk at a time: the most a streamed file holds in memory."""
 
 MAX_REMEMBERED_LOOKUPS = 10_000
 """With caching on, path lookups (found or not) are remembered too, up to this many."""
@@ -84,6 +89,26 @@ class FolderAssets:
         self._remember(asset.path, data)
         return data
 
+    async def chunks(self, asset: Asset) -> AsyncGenerator[bytes, None]:
+        cached = self._cache.get(asset.path)
+        if cached is not None:
+            yield cached
+            return
+        try:
+            handle: IO[bytes] = await asyncio.to_thread((self._root / asset.path).open, "rb")
+        except OSError:
+            raise NotFound("Not Found") from None
+        try:
+            remaining = asset.size  # what the answer's Content-Length promised, no more
+            while remaining > 0:
+                chunk = await asyncio.to_thread(handle.read, min(CHUNK, remaining))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+                yield chunk
+        finally:
+            await asyncio.to_thread(handle.close)
+
     def _remember(self, path: str, data: bytes) -> None:
         if len(data) > self._cache_limit:
             return
@@ -127,3 +152,6 @@ class FolderTree:
 
     async def read(self, root: str, asset: Asset) -> bytes:
         return await self._folder(root).read(asset)
+
+    def chunks(self, root: str, asset: Asset) -> AsyncGenerator[bytes, None]:
+        return self._folder(root).chunks(asset)

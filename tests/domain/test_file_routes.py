@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hexlit.domain.file_routes import MAX_APP_STATIC_BYTES, AppStaticService, ComponentService
+from hexlit.domain.file_routes import (
+    MAX_APP_STATIC_BYTES,
+    MAX_BUFFERED_BYTES,
+    AppStaticService,
+    ComponentService,
+)
 from hexlit.ports.assets import Asset
 from hexlit.ports.errors import BadRequest, NotFound
+from hexlit.ports.frontend import FileAnswer
 
 
 class MemoryTree:
@@ -20,6 +27,7 @@ class MemoryTree:
         self.files = files
         self.sizes = sizes or {}
         self.lookups = 0
+        self.whole_reads = 0
 
     async def stat(self, root: str, path: str) -> Asset | None:
         self.lookups += 1
@@ -33,7 +41,13 @@ class MemoryTree:
         )
 
     async def read(self, root: str, asset: Asset) -> bytes:
+        self.whole_reads += 1
         return self.files[root][asset.path]
+
+    async def chunks(self, root: str, asset: Asset) -> AsyncGenerator[bytes, None]:
+        data = self.files[root][asset.path]
+        for start in range(0, len(data), 1000):
+            yield data[start : start + 1000]
 
 
 class Registry:
@@ -98,3 +112,30 @@ def test_v2_component_paths_ending_in_a_slash_name_no_file() -> None:
     with pytest.raises(NotFound):
         asyncio.run(bidi.get("echo", "dir/", head=False))
     assert asyncio.run(bidi.get("echo", "main.js", head=False)).body == b"js"
+
+
+async def _drain(stream: AsyncGenerator[bytes, None]) -> bytes:
+    return b"".join([chunk async for chunk in stream])
+
+
+@pytest.mark.parametrize("service", ["component", "app static"])
+def test_a_large_file_streams_and_a_small_one_is_read_whole(service: str) -> None:
+    """Memory per request stays bounded: only files up to MAX_BUFFERED_BYTES are held."""
+    large = bytes(range(256)) * (MAX_BUFFERED_BYTES // 256 + 1)
+    small = b"s" * MAX_BUFFERED_BYTES
+    tree = MemoryTree({"/components/echo": {"large": large, "small": small}})
+
+    async def get(path: str, head: bool = False) -> FileAnswer:
+        if service == "component":
+            return await ComponentService(Registry(), tree).get("echo", path, head)
+        return await AppStaticService("/components/echo", tree).get(path, head)
+
+    streamed = asyncio.run(get("large"))
+    assert streamed.body == b""
+    assert streamed.stream is not None
+    assert asyncio.run(_drain(streamed.stream)) == large
+    assert tree.whole_reads == 0
+    whole = asyncio.run(get("small"))
+    assert (whole.body, whole.stream, tree.whole_reads) == (small, None, 1)
+    head = asyncio.run(get("large", head=True))
+    assert (head.body, head.stream, head.asset.size) == (b"", None, len(large))

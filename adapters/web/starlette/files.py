@@ -9,7 +9,8 @@ from starlette.responses import Response
 
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.compression import gzipped
-from hexlit.adapters.web.starlette.render import to_response
+from hexlit.adapters.web.starlette.media import ChunkStream
+from hexlit.adapters.web.starlette.render import raw_headers, to_response
 from hexlit.ports.components import AppStatic, Components
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.status import ServerStatus
@@ -28,6 +29,8 @@ def component_endpoint(components: Components, status: ServerStatus) -> Endpoint
         except HexlitError as failure:
             return to_response(responses.error(failure, allow), request.method)
         rendered = responses.component_file(answer, allow)
+        if answer.stream is not None:
+            return ChunkStream(answer.stream, rendered.status, raw_headers(rendered))
         if request.method == "GET":
             rendered = gzipped(rendered, request.headers.get("accept-encoding"))
         return to_response(rendered, request.method)
@@ -44,6 +47,8 @@ def app_static_endpoint(app_static: AppStatic) -> Endpoint:
         except HexlitError as failure:
             return to_response(responses.error(failure, "*"), request.method)
         rendered = responses.app_static_file(answer)
+        if answer.stream is not None:
+            return ChunkStream(answer.stream, rendered.status, raw_headers(rendered))
         if request.method == "GET":
             rendered = gzipped(rendered, request.headers.get("accept-encoding"))
         return to_response(rendered, request.method)

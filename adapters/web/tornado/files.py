@@ -23,6 +23,9 @@ class ComponentHandler(WebResponseHandler):
             self.write_response(responses.error(failure, allow))
             return
         rendered = responses.component_file(answer, allow)
+        if answer.stream is not None:
+            await self.write_streamed(rendered, answer.stream)
+            return
         if self.request.method == "GET":
             rendered = gzipped(rendered, self.request.headers.get("Accept-Encoding"))
         self.write_response(rendered)
@@ -46,6 +49,9 @@ class AppStaticHandler(WebResponseHandler):
             self.write_response(responses.error(failure, "*"))
             return
         rendered = responses.app_static_file(answer)
+        if answer.stream is not None:
+            await self.write_streamed(rendered, answer.stream)
+            return
         if self.request.method == "GET":
             rendered = gzipped(rendered, self.request.headers.get("Accept-Encoding"))
         self.write_response(rendered)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tornado.iostream import StreamClosedError
-
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.tornado.render import WebResponseHandler
 from hexlit.ports.errors import HexlitError
@@ -28,25 +26,7 @@ class MediaHandler(WebResponseHandler):
         if head:
             self.write_response(rendered)
             return
-        self.clear_header("Content-Type")
-        self.set_status(rendered.status)
-        for header, value in rendered.headers:
-            self.add_header(header, value)
-        self.set_header("Content-Length", str(rendered.content_length))
-        body = answer.body
-        try:
-            await self.flush()  # the headers alone: no body chunk is copied behind them
-            for_the_wire = self.request.connection
-            assert for_the_wire is not None
-            async for chunk in body:
-                # The connection takes memoryviews as they are; `self.write` wants bytes
-                # and would copy a chunk once more (docs/performance.md).
-                await for_the_wire.write(chunk)  # type: ignore[arg-type]
-        except StreamClosedError:
-            return
-        finally:
-            await body.aclose()  # a body left half read closes now, not at GC
-        self.finish()
+        await self.write_streamed(rendered, answer.body)
 
     async def head(self, name: str) -> None:
         await self.get(name)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
+from tornado.iostream import StreamClosedError
 from tornado.web import RequestHandler
 
 from hexlit.adapters.web import responses
 from hexlit.ports.errors import HexlitError
+from hexlit.ports.media import Chunk
 from hexlit.ports.status import ServerStatus
 
 
@@ -26,6 +29,30 @@ class WebResponseHandler(RequestHandler):
             self.finish(answer.body)
         else:
             self.finish()
+
+    async def write_streamed(
+        self, answer: responses.WebResponse, chunks: AsyncGenerator[Chunk, None]
+    ) -> None:
+        """The head of `answer`, then `chunks` as they come (media, large files), each
+        sent before the next is read; stops reading when the client leaves."""
+        self.clear_header("Content-Type")
+        self.set_status(answer.status)
+        for header, value in answer.headers:
+            self.add_header(header, value)
+        self.set_header("Content-Length", str(answer.content_length))
+        try:
+            await self.flush()  # the headers alone: no body chunk is copied behind them
+            for_the_wire = self.request.connection
+            assert for_the_wire is not None
+            async for chunk in chunks:
+                # The connection takes memoryviews as they are; `self.write` wants bytes
+                # and would copy a chunk once more (docs/performance.md).
+                await for_the_wire.write(chunk)  # type: ignore[arg-type]
+        except StreamClosedError:
+            return
+        finally:
+            await chunks.aclose()  # a body left half read closes now, not at GC
+        self.finish()
 
     def initialize(self, status: ServerStatus) -> None:
         self._status = status
