@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.runtime_util import serialize_forward_msg
@@ -40,15 +40,25 @@ class HandshakeContext(ClientContext):
 class OutboxClient(SessionClient):
     """One connection as Streamlit sees it. Never blocks: the outbox is bounded."""
 
-    def __init__(self, outbox: Outbox, client: ClientInfo) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: ClientInfo,
+        on_message: Callable[[ForwardMsg], None] | None = None,
+    ) -> None:
+        """`on_message` sees every message after it is queued (snapshots watch for the
+        end of a run); it runs on the event loop, where Streamlit writes."""
         self.outbox = outbox
         self._context = HandshakeContext(client)
+        self._on_message = on_message
 
     def write_forward_msg(self, msg: ForwardMsg) -> None:
         try:
             self.outbox.push(serialize_forward_msg(msg))
         except ClientGone as gone:
             raise SessionClientDisconnectedError from gone
+        if self._on_message is not None:
+            self._on_message(msg)
 
     @property
     def client_context(self) -> ClientContext:

@@ -12,11 +12,12 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime import Runtime, RuntimeConfig, RuntimeState
 from streamlit.runtime.memory_session_storage import MemorySessionStorage
 from streamlit.runtime.runtime import RuntimeStoppedError
@@ -25,10 +26,17 @@ from streamlit.web.cache_storage_manager_config import create_default_cache_stor
 from hexlit.adapters.runtime.streamlit.bridges import MediaBridge, UploadBridge
 from hexlit.adapters.runtime.streamlit.client import OutboxClient
 from hexlit.adapters.runtime.streamlit.process import option, prepare_process
+from hexlit.adapters.runtime.streamlit.snapshots import (
+    app_session,
+    pickle_values,
+    read_state,
+    restore_state,
+    run_finished,
+)
 from hexlit.ports.errors import ClientGone, MalformedFrame, RuntimeUnavailable
 from hexlit.ports.media import MediaLibrary
 from hexlit.ports.metrics import MetricFamily
-from hexlit.ports.runtime import Outbox, Readiness, SessionStart
+from hexlit.ports.runtime import CapturedState, Outbox, Readiness, SessionStart
 from hexlit.ports.uploads import UploadedFiles
 
 log = logging.getLogger("hexlit.runtime.streamlit")
@@ -68,6 +76,7 @@ class StreamlitRuntime:
         self._runtime: Runtime | None = None
         self._clients: dict[int, OutboxClient] = {}
         self._sessions: set[str] = set()
+        self._run_listeners: list[Callable[[str], None]] = []
 
     async def start(self) -> None:
         prepare_process(self._script, self._options)
@@ -111,7 +120,7 @@ class StreamlitRuntime:
 
     async def connect(self, start: SessionStart, outbox: Outbox) -> str:
         runtime = self._running()
-        client = OutboxClient(outbox, start.client)
+        client = OutboxClient(outbox, start.client, self._watch_runs(start.session_id))
         user_info = {
             key: dict(value) if isinstance(value, Mapping) else value
             for key, value in start.user_info.items()
@@ -159,6 +168,42 @@ class StreamlitRuntime:
         self._sessions.discard(session_id)
         if self._runtime is not None:
             self._runtime.close_session(session_id)
+
+    # -- SessionStateAccess (snapshots; the Streamlit facts are in snapshots.py) --------
+
+    def when_run_completes(self, listener: Callable[[str], None]) -> None:
+        self._run_listeners.append(listener)
+
+    def _watch_runs(self, session_id: str) -> Callable[[ForwardMsg], None] | None:
+        if not self._run_listeners:
+            return None
+
+        def watch(message: ForwardMsg) -> None:
+            if run_finished(message):
+                for listener in self._run_listeners:
+                    listener(session_id)
+
+        return watch
+
+    async def capture(self, session_id: str) -> CapturedState | None:
+        if self._runtime is None or session_id not in self._sessions:
+            return None
+        session = app_session(self._runtime, session_id)
+        if session is None:
+            return None
+        try:
+            values, widgets, page, query = read_state(session)
+        except (RuntimeError, KeyError):
+            return None  # a run changed the state while it was read: the next one will do
+        return await asyncio.to_thread(pickle_values, values, widgets, page, query)
+
+    async def restore(self, start: SessionStart, state: CapturedState, outbox: Outbox) -> str:
+        fresh = SessionStart(start.session_id, False, start.client, start.user_info)
+        session_id = await self.connect(fresh, outbox)
+        session = app_session(self._running(), session_id)
+        if session is not None:
+            restore_state(session, state)
+        return session_id
 
     async def metric_families(self, names: Sequence[str] | None) -> list[MetricFamily]:
         """`MetricsSource`: Streamlit's own stats (caches, session events, ...).
