@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Final
 from urllib.parse import urlsplit
@@ -68,13 +69,13 @@ def is_loopback(url: str) -> bool:
     return parts.hostname is not None and parts.hostname in LOOPBACK_HOSTS
 
 
-def server_command(stack: str, port: int) -> list[str]:
-    options = ["--server.address", "127.0.0.1", "--server.port", str(port)]
+def server_command(stack: str, port: int, app: Path = APP, extra: Sequence[str] = ()) -> list[str]:
+    options = ["--server.address", "127.0.0.1", "--server.port", str(port), *extra]
     if stack == "streamlit":
-        return [sys.executable, "-m", "streamlit", "run", str(APP), *options,
+        return [sys.executable, "-m", "streamlit", "run", str(app), *options,
                 "--server.headless", "true"]  # fmt: skip
     if stack in HEXLIT_STACKS:
-        return [sys.executable, "-m", "hexlit.composition", "run", str(APP), "--web", stack,
+        return [sys.executable, "-m", "hexlit.composition", "run", str(app), "--web", stack,
                 *options]  # fmt: skip
     raise ValueError(f"unknown stack {stack!r}; expected one of {KNOWN_STACKS}")
 
@@ -109,11 +110,16 @@ class AppServer:
     is part of every start-up failure message.
     """
 
-    def __init__(self, stack: str, port: int, workdir: Path) -> None:
+    def __init__(
+        self, stack: str, port: int, workdir: Path, app: Path = APP, extra: Sequence[str] = ()
+    ) -> None:
+        """`app`: the script (run from its folder), the showcase by default; `extra`:
+        further command-line options."""
         self.stack = stack
         self.port = port
         self.workdir = workdir
-        self.command = server_command(stack, port)
+        self.app = app
+        self.command = server_command(stack, port, app, extra)
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._starts = 0
@@ -140,7 +146,7 @@ class AppServer:
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             self.command,
-            cwd=SHOWCASE,
+            cwd=self.app.parent,
             env=server_environment(home),
             stdin=subprocess.DEVNULL,
             stdout=self._log,

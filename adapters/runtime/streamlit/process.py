@@ -42,9 +42,21 @@ def prepare_process(
         if not key.startswith(HEXLIT_SECTION)
     }
     bootstrap.load_config_options(flag_options=flags)
+    _usage_stats_off_unless_chosen()
     sys.path.insert(0, str(script_path.resolve().parent))
     sys.argv = [script, *args]
     bootstrap.prepare_streamlit_environment(script)
+
+
+USAGE_STATS = "browser.gatherUsageStats"
+
+
+def _usage_stats_off_unless_chosen() -> None:
+    """hexlit's default for `browser.gatherUsageStats` is off (docs/configuration.md),
+    where Streamlit's is on: unless a flag, a variable or a config file chose a value, the
+    frontend is told (in NewSession's config) not to send usage statistics anywhere."""
+    if not streamlit_config.is_manually_set(USAGE_STATS):
+        streamlit_config.set_option(USAGE_STATS, False, "hexlit's default")
 
 
 def option(key: str) -> Any:
