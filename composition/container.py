@@ -190,6 +190,7 @@ class Container(containers.DeclarativeContainer):
         WebUseCases,
         sessions=sessions,
         status=status,
+        cors=origin_policy,
         lifecycle=sessions,
         metrics=metrics,
         media=media,

@@ -80,9 +80,6 @@ class StatusService:
     def host_config(self) -> Mapping[str, JsonValue]:
         return self._host_config
 
-    def cors_allow_origin(self, origin: str | None) -> str | None:
-        return self._policy.cors_allow_origin(origin)
-
     def check_host(self, host: str | None) -> None:
         self._policy.check_host(host)
 

@@ -12,7 +12,10 @@ JsonValue = str | int | float | bool | None | list["JsonValue"] | Mapping[str, "
 
 
 class ServerStatus(Protocol):
-    """Health, script health, host config, and the CORS answer those routes share."""
+    """Health, script health, host config and the XSRF cookie the probes hand out.
+
+    The CORS answer those routes share with media and component files is the `Cors` port.
+    """
 
     async def health(self) -> Readiness:
         """Whether browsers may connect now (`/_stcore/health`)."""
@@ -27,10 +30,6 @@ class ServerStatus(Protocol):
 
     def host_config(self) -> Mapping[str, JsonValue]:
         """The JSON document `/_stcore/host-config` answers with."""
-        ...
-
-    def cors_allow_origin(self, origin: str | None) -> str | None:
-        """The `Access-Control-Allow-Origin` value for a request from `origin`, or None."""
         ...
 
     def check_host(self, host: str | None) -> None:

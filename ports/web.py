@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from hexlit.ports.auth import Auth
 from hexlit.ports.components import AppStatic, Components
+from hexlit.ports.cors import Cors
 from hexlit.ports.frontend import Frontend
 from hexlit.ports.lifecycle import Lifecycle
 from hexlit.ports.media import Media
@@ -25,6 +26,7 @@ class WebUseCases:
 
     sessions: Sessions
     status: ServerStatus
+    cors: Cors
     lifecycle: Lifecycle
     metrics: Metrics
     media: Media

@@ -39,20 +39,26 @@ PROBE_METHODS = ["GET", "HEAD", "OPTIONS"]
 def make_routes(use_cases: WebUseCases, settings: WebSettings) -> list[BaseRoute]:
     """Every route, under `settings.base_path`; the frontend catch-all goes last."""
     base = settings.base_path
-    status = use_cases.status
+    status, cors = use_cases.status, use_cases.cors
     routes: list[BaseRoute] = [
         Route(
-            f"{base}/_stcore/health", probe_endpoint(status, status.health), methods=PROBE_METHODS
+            f"{base}/_stcore/health",
+            probe_endpoint(status, cors, status.health),
+            methods=PROBE_METHODS,
         ),
-        Route(f"{base}/_stcore/host-config", host_config_endpoint(status), methods=["GET", "HEAD"]),
+        Route(
+            f"{base}/_stcore/host-config",
+            host_config_endpoint(status, cors),
+            methods=["GET", "HEAD"],
+        ),
         Route(
             f"{base}/_stcore/metrics",
-            metrics_endpoint(status, use_cases.metrics),
+            metrics_endpoint(cors, use_cases.metrics),
             methods=["GET", "OPTIONS"],
         ),
         Route(
             f"{base}/media/{{name:path}}",
-            media_endpoint(use_cases.media, status),
+            media_endpoint(use_cases.media, cors),
             methods=["GET", "HEAD", "OPTIONS"],
         ),
         Route(
@@ -62,12 +68,12 @@ def make_routes(use_cases: WebUseCases, settings: WebSettings) -> list[BaseRoute
         ),
         Route(
             f"{base}/component/{{name}}/{{path:path}}",
-            component_endpoint(use_cases.components, status),
+            component_endpoint(use_cases.components, cors),
             methods=["GET", "HEAD", "OPTIONS"],
         ),
         Route(
             f"{base}/_stcore/bidi-components/{{name}}/{{path:path}}",
-            component_endpoint(use_cases.bidi_components, status),
+            component_endpoint(use_cases.bidi_components, cors),
             methods=["GET", "HEAD", "OPTIONS"],
         ),
         WebSocketRoute(f"{base}/_stcore/stream", stream_endpoint(use_cases.sessions)),
@@ -77,7 +83,7 @@ def make_routes(use_cases: WebUseCases, settings: WebSettings) -> list[BaseRoute
         routes.append(
             Route(
                 f"{base}/_stcore/script-health-check",
-                probe_endpoint(status, status.script_health),
+                probe_endpoint(status, cors, status.script_health),
                 methods=PROBE_METHODS,
             )
         )

@@ -12,15 +12,15 @@ from hexlit.adapters.web.compression import gzipped
 from hexlit.adapters.web.starlette.media import ChunkStream
 from hexlit.adapters.web.starlette.render import raw_headers, to_response
 from hexlit.ports.components import AppStatic, Components
+from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
-from hexlit.ports.status import ServerStatus
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def component_endpoint(components: Components, status: ServerStatus) -> Endpoint:
+def component_endpoint(components: Components, cors: Cors) -> Endpoint:
     async def endpoint(request: Request) -> Response:
-        allow = status.cors_allow_origin(request.headers.get("origin"))
+        allow = cors.cors_allow_origin(request.headers.get("origin"))
         if request.method == "OPTIONS":
             return to_response(responses.preflight(allow))
         name, path = request.path_params["name"], request.path_params.get("path", "")

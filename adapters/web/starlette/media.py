@@ -11,14 +11,14 @@ from starlette.types import Receive, Scope, Send
 
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.starlette.render import RawHeaders, raw_headers, to_response
+from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.media import Chunk, Media
-from hexlit.ports.status import ServerStatus
 
 
-def media_endpoint(media: Media, status: ServerStatus) -> Callable[[Request], Awaitable[Response]]:
+def media_endpoint(media: Media, cors: Cors) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        allow = status.cors_allow_origin(request.headers.get("origin"))
+        allow = cors.cors_allow_origin(request.headers.get("origin"))
         if request.method == "OPTIONS":
             return to_response(responses.preflight(allow))
         head = request.method == "HEAD"

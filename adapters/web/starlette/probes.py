@@ -10,6 +10,7 @@ from starlette.responses import Response
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.compression import gzipped
 from hexlit.adapters.web.starlette.render import to_response
+from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.metrics import Metrics
 from hexlit.ports.runtime import Readiness
@@ -18,11 +19,13 @@ from hexlit.ports.status import ServerStatus
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def probe_endpoint(status: ServerStatus, check: Callable[[], Awaitable[Readiness]]) -> Endpoint:
+def probe_endpoint(
+    status: ServerStatus, cors: Cors, check: Callable[[], Awaitable[Readiness]]
+) -> Endpoint:
     """A health-style endpoint: GET/HEAD run `check`, OPTIONS answers the preflight."""
 
     async def endpoint(request: Request) -> Response:
-        allow = status.cors_allow_origin(request.headers.get("origin"))
+        allow = cors.cors_allow_origin(request.headers.get("origin"))
         if request.method == "OPTIONS":
             return to_response(responses.preflight(allow))
         try:
@@ -35,19 +38,19 @@ def probe_endpoint(status: ServerStatus, check: Callable[[], Awaitable[Readiness
     return endpoint
 
 
-def host_config_endpoint(status: ServerStatus) -> Endpoint:
+def host_config_endpoint(status: ServerStatus, cors: Cors) -> Endpoint:
     async def endpoint(request: Request) -> Response:
-        allow = status.cors_allow_origin(request.headers.get("origin"))
+        allow = cors.cors_allow_origin(request.headers.get("origin"))
         return to_response(responses.json_document(status.host_config(), allow), request.method)
 
     return endpoint
 
 
-def metrics_endpoint(status: ServerStatus, metrics: Metrics) -> Endpoint:
+def metrics_endpoint(cors: Cors, metrics: Metrics) -> Endpoint:
     """`/_stcore/metrics`: OpenMetrics text; `families` (repeatable) selects families."""
 
     async def endpoint(request: Request) -> Response:
-        allow = status.cors_allow_origin(request.headers.get("origin"))
+        allow = cors.cors_allow_origin(request.headers.get("origin"))
         if request.method == "OPTIONS":
             return to_response(responses.metrics_preflight(allow))
         names = request.query_params.getlist("families") or None

@@ -21,6 +21,7 @@ from hexlit.adapters.web.tornado.probes import HostConfigHandler, MetricsHandler
 from hexlit.adapters.web.tornado.render import NotFoundHandler, RefusedHandler
 from hexlit.adapters.web.tornado.stream import StreamHandler
 from hexlit.adapters.web.tornado.uploads import UploadHandler
+from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.lifecycle import Lifecycle
 from hexlit.ports.status import ServerStatus
@@ -36,11 +37,17 @@ class HexlitApplication(tornado.web.Application):
     """
 
     def __init__(
-        self, lifecycle: Lifecycle, status: ServerStatus, handlers: list[Any], **settings: Any
+        self,
+        lifecycle: Lifecycle,
+        status: ServerStatus,
+        cors: Cors,
+        handlers: list[Any],
+        **settings: Any,
     ) -> None:
         super().__init__(handlers, **settings)
         self._lifecycle = lifecycle
         self._status = status
+        self._cors = cors
         self.open_streams: set[Any] = set()
         """The open `/_stcore/stream` handlers, so a shutdown can wait for their closing."""
 
@@ -51,7 +58,7 @@ class HexlitApplication(tornado.web.Application):
         try:
             self._status.check_host(single_host(request.headers.get_list("Host")))
         except HexlitError as refused:
-            deps = {"status": self._status, "refusal": refused}
+            deps = {"cors": self._cors, "refusal": refused}
             return self.get_handler_delegate(request, RefusedHandler, deps)
         return super().find_handler(request, **kwargs)
 
@@ -85,49 +92,49 @@ class HexlitApplication(tornado.web.Application):
 def make_handlers(use_cases: WebUseCases, settings: WebSettings) -> list[Any]:
     """Every route, under `settings.base_path`; the frontend catch-all goes last."""
     base = re.escape(settings.base_path)
-    status = use_cases.status
+    status, cors = use_cases.status, use_cases.cors
     stream = {"sessions": use_cases.sessions, "compression": settings.websocket_compression}
     handlers: list[Any] = [
-        (rf"{base}/_stcore/health", ProbeHandler, {"status": status, "check": status.health}),
-        (rf"{base}/_stcore/host-config", HostConfigHandler, {"status": status}),
         (
-            rf"{base}/_stcore/metrics",
-            MetricsHandler,
-            {"status": status, "metrics": use_cases.metrics},
+            rf"{base}/_stcore/health",
+            ProbeHandler,
+            {"cors": cors, "status": status, "check": status.health},
         ),
-        (rf"{base}/media/(.+)", MediaHandler, {"status": status, "media": use_cases.media}),
+        (rf"{base}/_stcore/host-config", HostConfigHandler, {"cors": cors, "status": status}),
+        (rf"{base}/_stcore/metrics", MetricsHandler, {"cors": cors, "metrics": use_cases.metrics}),
+        (rf"{base}/media/(.+)", MediaHandler, {"cors": cors, "media": use_cases.media}),
         (
             rf"{base}/_stcore/upload_file/([^/]+)/([^/]+)",
             UploadHandler,
-            {"status": status, "uploads": use_cases.uploads},
+            {"cors": cors, "uploads": use_cases.uploads},
         ),
         (
             rf"{base}/component/([^/]+)/?(.*)",
             ComponentHandler,
-            {"status": status, "components": use_cases.components},
+            {"cors": cors, "components": use_cases.components},
         ),
         (
             rf"{base}/_stcore/bidi-components/([^/]+)/?(.*)",
             ComponentHandler,
-            {"status": status, "components": use_cases.bidi_components},
+            {"cors": cors, "components": use_cases.bidi_components},
         ),
         (rf"{base}/_stcore/stream", StreamHandler, stream),
     ]
     if settings.script_health_check:
-        check = {"status": status, "check": status.script_health}
+        check = {"cors": cors, "status": status, "check": status.script_health}
         handlers.append((rf"{base}/_stcore/script-health-check", ProbeHandler, check))
     for path, action in (
         ("auth/login", "login"),
         ("oauth2callback", "callback"),
         ("auth/logout", "logout"),
     ):
-        deps = {"status": status, "auth": use_cases.auth, "action": action}
+        deps = {"cors": cors, "auth": use_cases.auth, "action": action}
         handlers.append((rf"{base}/{path}", AuthHandler, deps))
     if use_cases.app_static is not None:
-        deps = {"status": status, "app_static": use_cases.app_static}
+        deps = {"cors": cors, "app_static": use_cases.app_static}
         handlers.append((rf"{base}/app/static/(.*)", AppStaticHandler, deps))
     if use_cases.frontend is not None:
-        deps = {"status": status, "frontend": use_cases.frontend}
+        deps = {"cors": cors, "frontend": use_cases.frontend}
         handlers.append((rf"{base}(/.*)?", FrontendHandler, deps))
     return handlers
 
@@ -137,13 +144,14 @@ def create_app(use_cases: WebUseCases, settings: WebSettings) -> HexlitApplicati
     return HexlitApplication(
         use_cases.lifecycle,
         use_cases.status,
+        use_cases.cors,
         make_handlers(use_cases, settings),
         websocket_max_message_size=settings.max_message_bytes,
         websocket_ping_interval=settings.ping_interval,
         websocket_ping_timeout=settings.ping_interval,
         log_function=_log_failures_only,
         default_handler_class=NotFoundHandler,
-        default_handler_args={"status": use_cases.status},
+        default_handler_args={"cors": use_cases.cors},
         hexlit_observer=use_cases.observer,
     )
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.tornado.render import WebResponseHandler
 from hexlit.ports.auth import Auth
-from hexlit.ports.status import ServerStatus
+from hexlit.ports.cors import Cors
 
 
 class AuthHandler(WebResponseHandler):
     """One class for the three routes; `action` says which."""
 
-    def initialize(self, status: ServerStatus, auth: Auth, action: str) -> None:  # type: ignore[override]
-        super().initialize(status)
+    def initialize(self, cors: Cors, auth: Auth, action: str) -> None:  # type: ignore[override]
+        super().initialize(cors)
         self._auth = auth
         self._action = action
 

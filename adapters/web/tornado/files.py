@@ -6,13 +6,13 @@ from hexlit.adapters.web import responses
 from hexlit.adapters.web.compression import gzipped
 from hexlit.adapters.web.tornado.render import WebResponseHandler
 from hexlit.ports.components import AppStatic, Components
+from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
-from hexlit.ports.status import ServerStatus
 
 
 class ComponentHandler(WebResponseHandler):
-    def initialize(self, status: ServerStatus, components: Components) -> None:  # type: ignore[override]
-        super().initialize(status)
+    def initialize(self, cors: Cors, components: Components) -> None:  # type: ignore[override]
+        super().initialize(cors)
         self._components = components
 
     async def get(self, name: str, path: str = "") -> None:
@@ -38,8 +38,8 @@ class ComponentHandler(WebResponseHandler):
 
 
 class AppStaticHandler(WebResponseHandler):
-    def initialize(self, status: ServerStatus, app_static: AppStatic) -> None:  # type: ignore[override]
-        super().initialize(status)
+    def initialize(self, cors: Cors, app_static: AppStatic) -> None:  # type: ignore[override]
+        super().initialize(cors)
         self._app_static = app_static
 
     async def get(self, path: str) -> None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.compression import compressible_frontend_path, gzipped
 from hexlit.adapters.web.tornado.render import WebResponseHandler
+from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.frontend import FileAnswer, Frontend
-from hexlit.ports.status import ServerStatus
 
 
 class FrontendHandler(WebResponseHandler):
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
-    def initialize(self, status: ServerStatus, frontend: Frontend) -> None:  # type: ignore[override]
-        super().initialize(status)
+    def initialize(self, cors: Cors, frontend: Frontend) -> None:  # type: ignore[override]
+        super().initialize(cors)
         self._frontend = frontend
 
     async def _serve(self, path: str | None = None) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.tornado.render import WebResponseHandler
+from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.media import Media
-from hexlit.ports.status import ServerStatus
 
 
 class MediaHandler(WebResponseHandler):
-    def initialize(self, status: ServerStatus, media: Media) -> None:  # type: ignore[override]
-        super().initialize(status)
+    def initialize(self, cors: Cors, media: Media) -> None:  # type: ignore[override]
+        super().initialize(cors)
         self._media = media
 
     async def get(self, name: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.compression import gzipped
 from hexlit.adapters.web.tornado.render import WebResponseHandler
+from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.metrics import Metrics
 from hexlit.ports.runtime import Readiness
@@ -17,9 +18,10 @@ class ProbeHandler(WebResponseHandler):
     """A health-style endpoint: GET/HEAD run `check`, OPTIONS answers the preflight."""
 
     def initialize(  # type: ignore[override]
-        self, status: ServerStatus, check: Callable[[], Awaitable[Readiness]]
+        self, cors: Cors, status: ServerStatus, check: Callable[[], Awaitable[Readiness]]
     ) -> None:
-        super().initialize(status)
+        super().initialize(cors)
+        self._status = status
         self._check = check
 
     async def get(self) -> None:
@@ -39,6 +41,10 @@ class ProbeHandler(WebResponseHandler):
 
 
 class HostConfigHandler(WebResponseHandler):
+    def initialize(self, cors: Cors, status: ServerStatus) -> None:  # type: ignore[override]
+        super().initialize(cors)
+        self._status = status
+
     def get(self) -> None:
         self.write_response(
             responses.json_document(self._status.host_config(), self.allow_origin())
@@ -51,8 +57,8 @@ class HostConfigHandler(WebResponseHandler):
 class MetricsHandler(WebResponseHandler):
     """`/_stcore/metrics`: OpenMetrics text; `families` (repeatable) selects families."""
 
-    def initialize(self, status: ServerStatus, metrics: Metrics) -> None:  # type: ignore[override]
-        super().initialize(status)
+    def initialize(self, cors: Cors, metrics: Metrics) -> None:  # type: ignore[override]
+        super().initialize(cors)
         self._metrics = metrics
 
     async def get(self) -> None:

@@ -9,9 +9,9 @@ from tornado.iostream import StreamClosedError
 from tornado.web import RequestHandler
 
 from hexlit.adapters.web import responses
+from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.media import Chunk
-from hexlit.ports.status import ServerStatus
 
 
 class WebResponseHandler(RequestHandler):
@@ -54,8 +54,8 @@ class WebResponseHandler(RequestHandler):
             await chunks.aclose()  # a body left half read closes now, not at GC
         self.finish()
 
-    def initialize(self, status: ServerStatus) -> None:
-        self._status = status
+    def initialize(self, cors: Cors) -> None:
+        self._cors_policy = cors
 
     def compute_etag(self) -> None:
         return None  # probes are never cached; answer exactly as the Starlette stack does
@@ -65,7 +65,7 @@ class WebResponseHandler(RequestHandler):
         self.write_response(responses.framework_error(status_code))
 
     def allow_origin(self) -> str | None:
-        return self._status.cors_allow_origin(self.request.headers.get("Origin"))
+        return self._cors_policy.cors_allow_origin(self.request.headers.get("Origin"))
 
 
 class NotFoundHandler(WebResponseHandler):
@@ -78,8 +78,8 @@ class NotFoundHandler(WebResponseHandler):
 class RefusedHandler(WebResponseHandler):
     """A request the core refused before routing (a bad Host): its error, any method."""
 
-    def initialize(self, status: ServerStatus, refusal: HexlitError) -> None:  # type: ignore[override]
-        super().initialize(status)
+    def initialize(self, cors: Cors, refusal: HexlitError) -> None:  # type: ignore[override]
+        super().initialize(cors)
         self._refusal = refusal
 
     def prepare(self) -> None:

@@ -8,8 +8,8 @@ import tornado.web
 
 from hexlit.adapters.web import requests, responses
 from hexlit.adapters.web.tornado.render import WebResponseHandler
+from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
-from hexlit.ports.status import ServerStatus
 from hexlit.ports.uploads import UploadCors, UploadRequest, Uploads, UploadSink
 
 UNLIMITED_BODY = 1 << 62
@@ -20,8 +20,8 @@ UNLIMITED_BODY = 1 << 62
 class UploadHandler(WebResponseHandler):
     """The body streams in through `data_received`; the use case sees every chunk."""
 
-    def initialize(self, status: ServerStatus, uploads: Uploads) -> None:  # type: ignore[override]
-        super().initialize(status)
+    def initialize(self, cors: Cors, uploads: Uploads) -> None:  # type: ignore[override]
+        super().initialize(cors)
         self._uploads = uploads
         self._sink: UploadSink | None = None
         self._failure: HexlitError | None = None
