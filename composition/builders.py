@@ -123,7 +123,7 @@ def build_uvicorn_server(app: Any, web: WebSettings, bind: BindSettings) -> Any:
 def build_tornado_server(app: Any, web: WebSettings, bind: BindSettings) -> Any:
     from hexlit.adapters.web.tornado.server import TornadoServer
 
-    return TornadoServer(app, bind)
+    return TornadoServer(app, web, bind)
 
 
 def build_upload_service(

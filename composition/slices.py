@@ -57,6 +57,9 @@ def web_settings(server: dict[str, Any], hexlit: dict[str, Any]) -> WebSettings:
         websocket_compression=bool(server["enableWebsocketCompression"]),
         script_health_check=bool(server["scriptHealthCheckEnabled"]),
         http_parser=http_parser(str(hexlit["http"])),
+        header_timeout=float(hexlit["headerTimeoutSeconds"]),
+        idle_timeout=float(hexlit["idleTimeoutSeconds"]),
+        body_timeout=float(hexlit["bodyTimeoutSeconds"]),
     )
 
 

@@ -234,3 +234,19 @@ def error(failure: HexlitError, allow_origin: str | None = None) -> WebResponse:
     if isinstance(failure, RangeNotSatisfiable):
         headers = (*headers, ("Content-Range", f"bytes */{failure.size}"))
     return WebResponse(http_status(failure), headers, failure.reason.encode())
+
+
+def refused(status: int, reason: str) -> WebResponse:
+    """A request the server refuses before any route sees it (its head is not HTTP, too
+    large, or too slow): the status and the reason, in plain text."""
+    return WebResponse(status, (("Content-Type", TEXT),), reason.encode())
+
+
+def closing_bytes(answer: WebResponse) -> bytes:
+    """`answer` as HTTP/1.1 bytes that end the connection: for a server writing to the
+    socket itself, before (or instead of) its HTTP library."""
+    phrase = HTTPStatus(answer.status).phrase
+    head = [f"HTTP/1.1 {answer.status} {phrase}"]
+    head += [f"{name}: {value}" for name, value in answer.headers]
+    head += [f"Content-Length: {len(answer.body)}", "Connection: close", "", ""]
+    return "\r\n".join(head).encode("latin-1") + answer.body

@@ -17,6 +17,12 @@ class WebSettings:
     websocket_compression: `server.enableWebsocketCompression`.
     script_health_check: whether `/_stcore/script-health-check` is served.
     http_parser: uvicorn's HTTP/1.1 parser, "h11" or "httptools" (Starlette stack only).
+    header_timeout: seconds from the first byte of a request head to its end
+        (`hexlit.headerTimeoutSeconds`); then 408 and a close.
+    idle_timeout: seconds a connection may wait for the first byte of a request, new or
+        kept alive (`hexlit.idleTimeoutSeconds`); then a close.
+    body_timeout: the longest silence, in seconds, while a request body is still due
+        (`hexlit.bodyTimeoutSeconds`); then a close.
     """
 
     base_path: str = ""
@@ -25,6 +31,9 @@ class WebSettings:
     websocket_compression: bool = False
     script_health_check: bool = False
     http_parser: str = "h11"
+    header_timeout: float = 10.0
+    idle_timeout: float = 5.0
+    body_timeout: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,7 +113,7 @@ def test_no_subprotocol_is_accepted_without_one(server: ServerUnderTest) -> None
         assert hello(ws)["resumed"] == "0"
 
 
-@pytest.mark.parametrize("header", ['not a token, "quoted"', "", "streamlit, a b", "x" * 9000])
+@pytest.mark.parametrize("header", ['not a token, "quoted"', "", "streamlit, a b"])
 def test_malformed_subprotocol_header_is_refused_with_400(
     server: ServerUnderTest, header: str
 ) -> None:
@@ -123,6 +123,20 @@ def test_malformed_subprotocol_header_is_refused_with_400(
     ):
         pass
     assert refused.value.response.status_code == 400
+
+
+def test_handshake_with_a_header_line_too_long_is_refused_with_431(
+    server: ServerUnderTest,
+) -> None:
+    """Over 8 KiB on one line: the request head rule answers, before the handshake is
+    judged (adapters/web/request_head.py), on every stack."""
+    with (
+        pytest.raises(InvalidStatus) as refused,
+        stream(server, protocols=[], headers={"Sec-WebSocket-Protocol": "x" * 9000}),
+    ):
+        pass
+    assert refused.value.response.status_code == 431
+    assert b"too large" in refused.value.response.body
 
 
 def test_empty_entries_keep_their_positions(server: ServerUnderTest) -> None:

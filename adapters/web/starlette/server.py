@@ -11,8 +11,10 @@ from collections.abc import Generator
 import uvicorn
 from starlette.types import ASGIApp
 
+from hexlit.adapters.web.request_head import MAX_HEAD_BYTES
 from hexlit.adapters.web.settings import BindSettings, WebSettings
 from hexlit.adapters.web.sockets import bind_socket, bound_port
+from hexlit.adapters.web.starlette.uvicorn_http import guarded_protocol
 from hexlit.adapters.web.starlette.uvicorn_ws import HandshakeSafeWebSocketProtocol
 
 STARTUP_TIMEOUT = 30.0
@@ -33,7 +35,10 @@ class UvicornServer:
         self._config = uvicorn.Config(
             app,
             lifespan="on",
-            http=web.http_parser,
+            http=guarded_protocol(web),
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+            timeout_keep_alive=web.idle_timeout,  # type: ignore[arg-type]  # float works
+            server_header=False,
             ws=HandshakeSafeWebSocketProtocol,
             ws_max_size=web.max_message_bytes,
             ws_ping_interval=web.ping_interval,
@@ -57,6 +62,10 @@ class UvicornServer:
     async def start(self) -> None:
         if not self._config.loaded:
             self._config.load()  # reads the TLS files: fail before binding, not in serve()
+        # No access log (URLs carry login codes and tokens), even if an app's logging
+        # set-up (Streamlit's does) gave uvicorn's access logger handlers again; the HTTP
+        # protocol never logs access either (uvicorn_http.py), from the first request.
+        logging.getLogger("uvicorn.access").disabled = True
         self._socket = bind_socket(self._bind)
         self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
         async with asyncio.timeout(STARTUP_TIMEOUT):
@@ -65,9 +74,7 @@ class UvicornServer:
                     self._task.result()
                     raise RuntimeError("uvicorn exited during start-up")
                 await asyncio.sleep(0.01)
-        # No access log (URLs carry login codes and tokens), even if an app's logging
-        # set-up (Streamlit's does) gave uvicorn's access logger handlers again.
-        logging.getLogger("uvicorn.access").disabled = True
+        logging.getLogger("uvicorn.access").disabled = True  # again, after the app's set-up
 
     async def stop(self) -> None:
         self._server.should_exit = True

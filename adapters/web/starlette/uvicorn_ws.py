@@ -1,11 +1,10 @@
-"""uvicorn's WebSocket protocol, made to answer handshakes it cannot parse and to send a
-burst of frames in one write.
+"""uvicorn's WebSocket protocol, made to answer handshakes it cannot parse as both stacks
+do, and to send a burst of frames in one write.
 
-uvicorn's `websockets-sansio` protocol hands the upgrade request to the websockets parser,
-which refuses header lines longer than 8 KiB by queueing a 431 answer that uvicorn never
-writes: the client waits forever. hexlit answers such a request with the same plain 400
-the core gives an over-long `Sec-WebSocket-Protocol` header on the Tornado stack; the
-conformance suite pins it (test_malformed_subprotocol_header_is_refused_with_400).
+uvicorn's `websockets-sansio` protocol hands the upgrade request to the websockets parser
+again. The HTTP protocol before it already judged the head (`request_head`), so a head too
+large is answered 414 or 431 there; should the websockets parser refuse one anyway, it
+gets the same shared answer, not the websockets library's own text.
 """
 
 from __future__ import annotations
@@ -14,11 +13,11 @@ import asyncio
 from typing import Any, cast
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import HeaderLineTooLong, RequestLineTooLong, TooManyHeaders
 
-from hexlit.adapters.web import responses
-from hexlit.ports.errors import BadRequest
+from hexlit.adapters.web import request_head, responses
 
-UNPARSABLE = BadRequest("request header too long or malformed")
+UNPARSABLE = responses.refused(400, "malformed WebSocket handshake request")
 
 
 class CoalescingTransport:
@@ -62,16 +61,16 @@ class HandshakeSafeWebSocketProtocol(WebSocketsSansIOProtocol):
         real = cast(asyncio.Transport, transport)
         self.transport = CoalescingTransport(real, self.loop)  # type: ignore[assignment]
 
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if not self.handshake_initiated and self.conn.data_to_send():
-            self._refuse_unparsable()
-
-    def _refuse_unparsable(self) -> None:
-        answer = responses.error(UNPARSABLE)
-        head = [f"HTTP/1.1 {answer.status} Bad Request"]
-        head += [f"{name}: {value}" for name, value in answer.headers]
-        head += [f"Content-Length: {len(answer.body)}", "Connection: close", "", ""]
-        self.transport.write("\r\n".join(head).encode("latin-1") + answer.body)
+    def handle_handshake_exception(self) -> None:
+        """A handshake request the websockets parser refused: the shared answer, a close."""
+        self.conn.data_to_send()  # the parser's own answer, not sent
+        failure = self.conn.handshake_exc
+        if isinstance(failure, RequestLineTooLong):
+            answer = request_head.URI_TOO_LONG
+        elif isinstance(failure, (HeaderLineTooLong, TooManyHeaders)):
+            answer = request_head.FIELDS_TOO_LARGE
+        else:
+            answer = UNPARSABLE
         self.handshake_initiated = self.handshake_complete = self.close_sent = True
+        self.transport.write(responses.closing_bytes(answer))
         self.transport.close()

@@ -153,7 +153,19 @@ def create_app(use_cases: WebUseCases, settings: WebSettings) -> HexlitApplicati
         default_handler_class=NotFoundHandler,
         default_handler_args={"cors": use_cases.cors},
         hexlit_observer=use_cases.observer,
+        transforms=[NoServerHeader],
     )
+
+
+class NoServerHeader(tornado.web.OutputTransform):
+    """No `Server: TornadoServer/<version>` on any answer (nor a server name on the
+    Starlette stack): a version only helps whoever looks for a known flaw."""
+
+    def transform_first_chunk(
+        self, status_code: int, headers: Any, chunk: bytes, finishing: bool
+    ) -> tuple[int, Any, bytes]:
+        headers.pop("Server", None)
+        return status_code, headers, chunk
 
 
 def _log_failures_only(handler: tornado.web.RequestHandler) -> None:
