@@ -63,7 +63,15 @@ def display_urls(bind: BindSettings, port: int | None, base_path: str) -> list[s
 
 
 async def serve(container: Container, port_explicit: bool) -> int:
-    """Serve until a stop signal; returns the process exit code."""
+    """Serve until a stop signal; returns the process exit code.
+
+    The signals are taken from the first moment: one that comes while the server starts
+    lets the start finish (it is bounded), then stops it in the same order as ever.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     server = await start_server(container, port_explicit)
     bind: BindSettings = container.bind()
     urls = display_urls(bind, server.port, container.web_settings().base_path)
@@ -77,10 +85,6 @@ async def serve(container: Container, port_explicit: bool) -> int:
         engine += f", {container.web_settings().http_parser}"
     print(f"\n  Served by hexlit on {stack} ({engine}). Press Ctrl+C to stop.\n", flush=True)
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     print("  Stopping...", flush=True)
     try:
