@@ -91,10 +91,10 @@ def _takes_no_large_body(method: bytes, target: bytes, base_path: str) -> bool:
 
 
 def _large_body(head: bytes) -> bool:
-    if not _DECLARES_A_BODY.search(head):
-        return False
+    """A `Content-Length` over the limit. A chunked body is left to the parsers, which
+    refuse bad framing with 400 (and Tornado one over the limit as it reads)."""
     length = _CONTENT_LENGTH.search(head)
-    return length is None or int(length[1]) > BUFFERED_BODY_LIMIT
+    return length is not None and int(length[1]) > BUFFERED_BODY_LIMIT
 
 
 def declares_a_body(head: bytes) -> bool:
