@@ -7,7 +7,7 @@ never imports the other.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ def build_streamlit_runtime(
     reconnect_ttl: float,
     media: MediaLibrary,
     uploads: UploadedFiles,
+    script_args: Sequence[str] = (),
 ) -> AppRuntime:
     script = check_script(app)
     try:
@@ -67,7 +68,7 @@ def build_streamlit_runtime(
         ) from None
     # Streamlit keeps disconnected sessions longer than hexlit's window, which governs.
     keep = reconnect_ttl * 2 + 60
-    return StreamlitRuntime(script, explicit_options, keep, media, uploads)
+    return StreamlitRuntime(script, explicit_options, keep, media, uploads, script_args)
 
 
 def check_script(app: str) -> Path:

@@ -6,6 +6,8 @@ choosing the runtime is another (`hexlit.runtime`, or implied by the app name).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dependency_injector import containers, providers
 
 from hexlit.adapters.assets.filesystem import FolderAssets, FolderTree
@@ -96,6 +98,7 @@ class Container(containers.DeclarativeContainer):
             config.server.disconnectedSessionTTL,
             media,
             uploaded_files,
+            script_args=config.args,
         ),
     )
 
@@ -214,14 +217,15 @@ class Container(containers.DeclarativeContainer):
     )
 
 
-def build_container(config: LoadedConfig, app: str) -> Container:
-    """A container for serving `app` with `config` (and the secrets beside it)."""
+def build_container(config: LoadedConfig, app: str, args: Sequence[str] = ()) -> Container:
+    """A container for serving `app` with `config` (and the secrets beside it); `args`
+    are the script's command-line arguments (`hexlit run app.py -- a b`)."""
     container = Container()
     explicit = {key: config[key] for key in sorted(config.explicit)}
     document = read_secrets(list(config.folders))
     nested = config.nested()
     if "auth" in document:  # as in Streamlit: [auth] forces XSRF protection on
         nested["server"]["enableXsrfProtection"] = True
-    container.config.from_dict({**nested, "app": app, "explicit": explicit})
+    container.config.from_dict({**nested, "app": app, "explicit": explicit, "args": list(args)})
     container.secrets_document.override(providers.Object(document))
     return container

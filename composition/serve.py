@@ -7,6 +7,8 @@ import errno
 import inspect
 import logging
 import signal
+import socket
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -51,15 +53,58 @@ async def release_stores(container: Container) -> None:
                 await result
 
 
-def display_urls(bind: BindSettings, port: int | None, base_path: str) -> list[str]:
-    """The lines that tell a person where the app is, in Streamlit's words."""
+def display_urls(
+    bind: BindSettings,
+    port: int | None,
+    base_path: str,
+    explicit: Mapping[str, Any] | None = None,
+    network_address: Callable[[], str | None] | None = None,
+) -> list[str]:
+    """The lines that tell a person where the app is, in Streamlit's words and order.
+
+    explicit: the options set explicitly; `browser.serverAddress` (the address people
+        use) and `browser.serverPort` change the URL shown, as in Streamlit.
+    network_address: this machine's LAN address (`network_ipv4` unless a test says).
+
+    A wildcard address gives a Local and a Network URL. The External URL Streamlit adds
+    is left out: Streamlit finds it by asking a web service (checkip.amazonaws.com) at
+    every start, and hexlit makes no call to the Internet on its own. Set
+    `browser.serverAddress` to the public name and that is the URL shown.
+    """
+    explicit = explicit or {}
+    scheme = "https" if bind.tls_cert else "http"
+    shown_port = explicit.get("browser.serverPort") or port
+
+    def url(host: str) -> str:
+        host = f"[{host}]" if ":" in host else host
+        return f"{scheme}://{host}:{shown_port}{base_path}"
+
+    if explicit.get("browser.serverAddress"):
+        return [f"URL: {url(str(explicit['browser.serverAddress']))}"]
     if bind.unix_socket:
         return [f"Unix Socket: unix://{bind.unix_socket}"]
-    scheme = "https" if bind.tls_cert else "http"
-    if bind.host in ("", "0.0.0.0", "::"):
-        return [f"Local URL: {scheme}://localhost:{port}{base_path}"]
-    host = f"[{bind.host}]" if ":" in bind.host else bind.host
-    return [f"URL: {scheme}://{host}:{port}{base_path}"]
+    if bind.host not in ("", "0.0.0.0", "::"):
+        return [f"URL: {url(bind.host)}"]
+    lines = [f"Local URL: {url('localhost')}"]
+    network = (network_address or network_ipv4)()
+    if network:
+        lines.append(f"Network URL: {url(network)}")
+    return lines
+
+
+def network_ipv4() -> str | None:
+    """This machine's address on its network, or None (no route, or only loopback).
+
+    `connect` on a UDP socket only picks the outgoing interface: no packet is sent, and
+    the address (from the documentation range, RFC 5737) is never reached.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+            address = str(probe.getsockname()[0])
+        except OSError:
+            return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
 async def serve(container: Container, port_explicit: bool) -> int:
@@ -74,7 +119,9 @@ async def serve(container: Container, port_explicit: bool) -> int:
         loop.add_signal_handler(signum, stop.set)
     server = await start_server(container, port_explicit)
     bind: BindSettings = container.bind()
-    urls = display_urls(bind, server.port, container.web_settings().base_path)
+    urls = display_urls(
+        bind, server.port, container.web_settings().base_path, container.config.explicit()
+    )
     print("\n  You can now view your app in your browser.\n", flush=True)
     for line in urls:
         print(f"  {line}", flush=True)

@@ -1,26 +1,34 @@
-"""Configuration, read the way Streamlit reads it, into one plain nested mapping.
+"""Configuration, read the way Streamlit reads it, into one plain mapping of dotted names.
 
 Sources, later ones winning: built-in defaults, `~/.streamlit/config.toml`,
 `./.streamlit/config.toml`, the app folder's `.streamlit/config.toml`, environment
 variables (`STREAMLIT_SERVER_PORT=8502`, `HEXLIT_WEB=tornado`), command-line flags
-(`--server.port 8502`, `--hexlit.web tornado`, or the shortcut `--web tornado`).
-hexlit's own options live in the `[hexlit]` section.
+(`--server.port 8502`, `--hexlit.web tornado`, or the shortcut `--web tornado`), and
+options set in code (the embedding API). hexlit's own options live in `[hexlit]`.
 
-Every known option has a type; a value that does not fit is a `ConfigError` naming the
-option and its source. Options of other sections Streamlit knows (theme, runner, ...)
-are kept as they are; unknown `server.*` and `hexlit.*` options are errors.
+Every option Streamlit defines is accepted: its names and types come from the installed
+Streamlit (`adapters/runtime/streamlit/options.py`), so they are never copied here. The
+`OPTIONS` table holds only what hexlit acts on itself, with hexlit's checks (types,
+choices, ranges); everything else goes on to Streamlit's config unchanged. Only a name
+neither knows is an error, and the message suggests the closest one.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+import click
+
+from hexlit.adapters.runtime.streamlit.options import StreamlitOption
 
 
 class ConfigError(ValueError):
@@ -29,8 +37,14 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Option:
+    """An option hexlit acts on: its type, default and, for numbers, the allowed range."""
+
     kind: type | tuple[type, ...]
     default: Any
+    low: float | None = None
+    high: float | None = None
+    help: str = ""
+    """For `hexlit run --help`; an option Streamlit also has shows Streamlit's text."""
 
 
 OPTIONS: Final[dict[str, Option]] = {
@@ -38,51 +52,71 @@ OPTIONS: Final[dict[str, Option]] = {
         str, "off", help="OpenTelemetry traces: off, or otlp (needs the otel extra)."
     ),
     "hexlit.logFormat": Option(str, "text", help="Log lines: text for people, json for machines."),
-    "server.port": Option(int, 8501),
+    "server.port": Option(int, 8501, low=0, high=65535),
     "server.address": Option(str, None),
     "server.baseUrlPath": Option(str, ""),
-    "server.headless": Option(bool, True),
     "server.enableCORS": Option(bool, True),
     "server.corsAllowedOrigins": Option(list, []),
     "server.allowedHosts": Option(list, []),
     "server.enableXsrfProtection": Option(bool, True),
     "server.xsrfCookieSameSite": Option(str, "lax"),
     "server.cookieSecret": Option(str, None),
-    "server.maxUploadSize": Option(int, 200),
-    "server.maxMessageSize": Option(int, 200),
-    "server.maxWidgetStateSize": Option(int, 25),
+    "server.maxUploadSize": Option(int, 200, low=1),
+    "server.maxMessageSize": Option(int, 200, low=1),
+    "server.maxWidgetStateSize": Option(int, 25, low=1),
     "server.enableWebsocketCompression": Option(bool, False),
-    "server.websocketPingInterval": Option(int, None),
+    "server.websocketPingInterval": Option(int, None, low=1),
     "server.scriptHealthCheckEnabled": Option(bool, False),
-    "server.disconnectedSessionTTL": Option(float, 120.0),
+    "server.disconnectedSessionTTL": Option(float, 120.0, low=0),
     "server.enableStaticServing": Option(bool, False),
     "server.sslCertFile": Option(str, None),
     "server.sslKeyFile": Option(str, None),
     "server.trustedUserHeaders": Option(dict, {}),
-    "server.runOnSave": Option(bool, False),
-    "server.fileWatcherType": Option(str, "auto"),
     "browser.serverAddress": Option(str, "localhost"),
-    "browser.serverPort": Option(int, None),
-    "browser.gatherUsageStats": Option(bool, False),
+    "browser.serverPort": Option(int, None, low=0, high=65535),
     "client.allowedOrigins": Option(list, []),
-    "global.developmentMode": Option(bool, False),
-    "hexlit.web": Option(str, "starlette"),
-    "hexlit.runtime": Option(str, "auto"),
-    "hexlit.queueMaxFrames": Option(int, 500),
-    "hexlit.queueMaxBytes": Option(int, 64 * 1024 * 1024),
-    "hexlit.maxDisconnectedSessions": Option(int, 128),
-    "hexlit.store": Option(str, "memory"),
-    "hexlit.loop": Option(str, "auto"),
-    "hexlit.http": Option(str, "auto"),
-    "hexlit.storeDir": Option(str, ""),
-    "hexlit.redis_url": Option(str, "redis://127.0.0.1:6379/0"),
+    "logger.level": Option(str, "info"),
+    "hexlit.web": Option(str, "starlette", help="The web stack: starlette or tornado."),
+    "hexlit.runtime": Option(
+        str, "auto", help="The app runtime: builtin, streamlit, or auto (by the app's name)."
+    ),
+    "hexlit.queueMaxFrames": Option(
+        int, 500, low=1, help="Outbound frames a client may fall behind by before it is closed."
+    ),
+    "hexlit.queueMaxBytes": Option(
+        int, 64 * 1024 * 1024, low=1, help="Outbound bytes a client may fall behind by."
+    ),
+    "hexlit.maxDisconnectedSessions": Option(
+        int, 128, low=0, help="Most disconnected sessions kept for a resume."
+    ),
+    "hexlit.store": Option(
+        str, "memory", help="Where uploads and media live: memory, filesystem or redis."
+    ),
+    "hexlit.loop": Option(str, "auto", help="The event loop: auto, asyncio or uvloop."),
+    "hexlit.http": Option(
+        str, "auto", help="uvicorn's HTTP parser (Starlette stack): auto, h11 or httptools."
+    ),
+    "hexlit.storeDir": Option(str, "", help="Folder of the filesystem store."),
+    "hexlit.redis_url": Option(
+        str, "redis://127.0.0.1:6379/0", help="The Redis server of the redis store."
+    ),
+    # Session snapshots (domain/snapshot_rules.py): `auto` is on for the shared stores.
+    "hexlit.sessionSnapshots": Option(
+        str, "auto", help="Snapshot sessions so another process can resume them: auto, on, off."
+    ),
+    "hexlit.snapshotMaxBytes": Option(
+        int, 1024 * 1024, low=1, help="The largest session snapshot kept, in bytes."
+    ),
     # Connection timeouts, the same on both stacks (docs/configuration.md).
-    "hexlit.headerTimeoutSeconds": Option(float, 10.0),
-    "hexlit.idleTimeoutSeconds": Option(float, 5.0),
-    "hexlit.bodyTimeoutSeconds": Option(float, 60.0),
-    # Session snapshots (docs/adr/, "sessions that outlive their process").
-    "hexlit.sessionSnapshots": Option(str, "auto"),
-    "hexlit.snapshotMaxBytes": Option(int, 1024 * 1024),
+    "hexlit.headerTimeoutSeconds": Option(
+        float, 10.0, low=0, help="Seconds a client may take to send request headers."
+    ),
+    "hexlit.idleTimeoutSeconds": Option(
+        float, 5.0, low=0, help="Seconds an idle keep-alive connection stays open."
+    ),
+    "hexlit.bodyTimeoutSeconds": Option(
+        float, 60.0, low=0, help="Seconds a request body may stall."
+    ),
 }
 
 CHOICES: Final[dict[str, tuple[str, ...]]] = {
@@ -95,6 +129,34 @@ CHOICES: Final[dict[str, tuple[str, ...]]] = {
     "hexlit.http": ("auto", "h11", "httptools"),
     "hexlit.sessionSnapshots": ("auto", "on", "off"),
     "server.xsrfCookieSameSite": ("lax", "strict", "none"),
+    "logger.level": ("critical", "error", "warning", "info", "debug"),
+}
+LOWER_CASE: Final = frozenset({"logger.level"})
+"""Options Streamlit reads in any case; hexlit keeps them in lower case."""
+
+SECRETS: Final = frozenset({"server.cookieSecret"})
+"""Options that are secrets: never on the command line, masked in `hexlit config show`.
+Streamlit marks its own (`sensitive`); a test keeps this set in step with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """An option Streamlit has that means nothing under hexlit, and why.
+
+    `matches`: the value that describes what hexlit does anyway; setting it says nothing.
+    """
+
+    reason: str
+    matches: Any
+
+
+IGNORED: Final[dict[str, Ignored]] = {
+    "server.headless": Ignored("hexlit never opens a browser: it always runs headless", True),
+    "server.showEmailPrompt": Ignored("hexlit never asks for an email address", False),
+    "logger.hideWelcomeMessage": Ignored("hexlit always prints where the app is served", False),
+    "server.enableAgentApi": Ignored(
+        "hexlit does not serve the agent API (/_stcore/agent/*) yet", False
+    ),
 }
 
 KIND_NAMES: Final[dict[Any, str]] = {
@@ -105,18 +167,31 @@ KIND_NAMES: Final[dict[Any, str]] = {
     list: "a list of strings",
     dict: "a table (or a JSON object)",
 }
-CHECKED_SECTIONS: Final = ("server", "hexlit")
+CLICK_TYPES: Final[dict[type, click.ParamType[Any]]] = {
+    bool: click.BOOL,
+    int: click.INT,
+    float: click.FLOAT,
+    str: click.STRING,
+}
+"""Text (flags, environment) becomes a typed value the way `streamlit run` converts it."""
+
 SHORTCUTS: Final = {"web": "hexlit.web"}
+DEFAULT_SOURCE: Final = "default"
+THEME_SUBSECTIONS: Final = ("sidebar", "light", "dark")
 
 
 @dataclass(frozen=True, slots=True)
 class LoadedConfig:
-    """Every option's value, and which options were set explicitly (not defaulted)."""
+    """Every option's value, where each set one came from, and start-up warnings."""
 
     values: Mapping[str, Any]
     explicit: frozenset[str]
     folders: tuple[Path, ...] = ()
     """Where `.streamlit/` files were looked for, in order (secrets.toml too)."""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Option → where its value came from: a file, `--flag`, `environment (NAME)`, `code`."""
+    warnings: tuple[str, ...] = ()
+    """One line per option that is accepted but means nothing under hexlit."""
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -130,8 +205,30 @@ class LoadedConfig:
         return tree
 
 
+@functools.cache
+def streamlit_catalogue() -> Mapping[str, StreamlitOption]:
+    """Every option of the installed Streamlit; empty when Streamlit is not installed.
+
+    Loaded on first need only (importing Streamlit takes about 2 s), so a built-in app
+    whose options are all in `OPTIONS` starts without it.
+    """
+    try:
+        from hexlit.adapters.runtime.streamlit.options import streamlit_options
+
+        return streamlit_options()
+    except ImportError:
+        return {}
+
+
+def is_secret(key: str) -> bool:
+    if key in SECRETS:
+        return True
+    spec = None if key in OPTIONS else streamlit_catalogue().get(key)
+    return spec is not None and spec.sensitive
+
+
 def load_config(
-    flags: Mapping[str, str] | None = None,
+    flags: Mapping[str, str | Sequence[str]] | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     home: Path | None = None,
@@ -140,143 +237,231 @@ def load_config(
 ) -> LoadedConfig:
     """Merge every source into a `LoadedConfig`; raise `ConfigError` on a bad value.
 
-    `overrides` are typed values set in code (the embedding API); they win over flags.
-    `script_dir`: the app script's folder; its `.streamlit/config.toml` comes after the
-    working directory's, as in Streamlit.
+    `flags`: `{"server.port": "8502"}` as given on the command line (text; a list for an
+    option given several times). `overrides` are typed values set in code (the embedding
+    API); they win over flags. `script_dir`: the app script's folder; its
+    `.streamlit/config.toml` comes after the working directory's, as in Streamlit.
     """
     environ = os.environ if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     home = Path.home() if home is None else home
     values: dict[str, Any] = {key: option.default for key, option in OPTIONS.items()}
-    explicit: set[str] = set()
+    sources: dict[str, str] = {}
+    warnings: list[str] = []
 
-    def put(key: str, value: Any, source: str) -> None:
-        values[key] = _coerce(key, value, source)
-        explicit.add(key)
+    def put(key: str, value: Any, source: str, text: bool) -> None:
+        values[key] = _coerce(key, value, source, text)
+        sources[key] = source
 
     folders = [home, cwd] + ([script_dir] if script_dir and script_dir != cwd else [])
     for path in [folder / ".streamlit" / "config.toml" for folder in folders]:
-        for key, value in _read_toml(path).items():
-            put(key, value, str(path))
-    for key, value in _from_environ(environ).items():
-        put(key, value, "the environment")
+        for key, value in _read_toml(path):
+            value, note = _maybe_read_env_variable(value, environ)
+            if note:
+                warnings.append(f"{key} ({path}): {note}")
+            put(key, value, str(path), text=False)
+    for name, key in _environment_options(environ):
+        put(key, environ[name], f"environment ({name})", text=True)
     for raw_key, value in (flags or {}).items():
         key = SHORTCUTS.get(raw_key, raw_key)
-        put(key, value, f"--{raw_key}")
+        if is_secret(key):
+            raise ConfigError(
+                f"{key} cannot be set by a command-line flag, where other users of the "
+                f"machine can read it; set it in .streamlit/config.toml or "
+                f"{env_name(key)}"
+            )
+        put(key, value, f"--{raw_key}", text=True)
     for key, value in (overrides or {}).items():
-        put(key, value, "code")
-    return LoadedConfig(values, frozenset(explicit), tuple(folders))
+        put(key, value, "code", text=False)
+    warnings.extend(_ignored_warnings(values, sources))
+    return LoadedConfig(values, frozenset(sources), tuple(folders), sources, tuple(warnings))
 
 
-def parse_flags(args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """Split `args` into positionals and `--section.option value` flags.
+def effective_options(config: LoadedConfig) -> Iterator[tuple[str, Any, str]]:
+    """Every option, hexlit's then Streamlit's: (name, value, where it came from).
 
-    Accepts `--key value` and `--key=value`; `--web` is the shortcut for `--hexlit.web`.
-    """
-    positionals: list[str] = []
-    flags: dict[str, str] = {}
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        if not arg.startswith("--"):
-            positionals.append(arg)
-            index += 1
-            continue
-        key, sep, value = arg[2:].partition("=")
-        if not sep:
-            if index + 1 >= len(args):
-                raise ConfigError(f"--{key} needs a value")
-            value = args[index + 1]
-            index += 1
-        if "." not in key and key not in SHORTCUTS:
-            raise ConfigError(f"unknown flag --{key}; options look like --server.port 8502")
-        flags[key] = value
-        index += 1
-    return positionals, flags
+    For `hexlit config show`: Streamlit's computed defaults are computed here, which
+    makes Streamlit parse its own config."""
+    catalogue = streamlit_catalogue()
+    for key in [*OPTIONS, *(key for key in catalogue if key not in OPTIONS)]:
+        if key in config.sources:
+            yield key, config[key], config.sources[key]
+        elif key in OPTIONS:
+            yield key, OPTIONS[key].default, DEFAULT_SOURCE
+        elif catalogue[key].computed:
+            from hexlit.adapters.runtime.streamlit.options import computed_default
+
+            yield key, computed_default(key), DEFAULT_SOURCE
+        else:
+            yield key, catalogue[key].default, DEFAULT_SOURCE
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def masked(key: str, value: Any) -> Any:
+    """A value fit to print: secrets hidden, a password inside a URL too."""
+    if value is None:
+        return None
+    if is_secret(key):
+        return "********"
+    if isinstance(value, str):
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1********@", value)
+    return value
+
+
+def _read_toml(path: Path) -> Iterator[tuple[str, Any]]:
     if not path.is_file():
-        return {}
+        return
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
-    found: dict[str, Any] = {}
     for section, table in document.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: `{section}` must be a [section] of options")
-        for name, value in table.items():
-            found[f"{section}.{name}"] = value
-    return found
+        yield from _flatten(section, table)
 
 
-def _from_environ(environ: Mapping[str, str]) -> dict[str, str]:
-    """`STREAMLIT_SERVER_BASE_URL_PATH` → `server.baseUrlPath`, `HEXLIT_WEB` → `hexlit.web`."""
-    by_env_name = {_env_name(key): key for key in OPTIONS}
-    return {by_env_name[name]: value for name, value in environ.items() if name in by_env_name}
+def _flatten(section: str, table: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """`[theme.light.sidebar]` tables nest, as in Streamlit; any other table is a value."""
+    for name, value in table.items():
+        if section.startswith("theme") and name in THEME_SUBSECTIONS and isinstance(value, dict):
+            yield from _flatten(f"{section}.{name}", value)
+        else:
+            yield f"{section}.{name}", value
 
 
-def _env_name(key: str) -> str:
+def _maybe_read_env_variable(value: Any, environ: Mapping[str, str]) -> tuple[Any, str]:
+    """Streamlit's `"env:NAME"` values in config.toml: the variable's value, a number
+    when it reads as one. A missing variable keeps the text, as in Streamlit."""
+    if not (isinstance(value, str) and value.startswith("env:")):
+        return value, ""
+    name = value.removeprefix("env:")
+    if name not in environ:
+        return value, f"no environment variable called {name}"
+    text = environ[name]
+    for number in (int, float):
+        try:
+            return number(text), ""
+        except ValueError:
+            pass
+    return text, ""
+
+
+def _environment_options(environ: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """(variable, option) for every variable that names an option.
+
+    `STREAMLIT_SERVER_BASE_URL_PATH` → `server.baseUrlPath`, `HEXLIT_WEB` → `hexlit.web`.
+    Other `STREAMLIT_*` names (`STREAMLIT_RUN_TARGET`, ...) are not options: skipped, as
+    Streamlit skips them.
+    """
+    own = {env_name(key): key for key in OPTIONS}
+    others: dict[str, str] | None = None
+    for name in sorted(environ):
+        if name in own:
+            yield name, own[name]
+        elif name.startswith("STREAMLIT_"):
+            if others is None:
+                others = {spec.env_var: key for key, spec in streamlit_catalogue().items()}
+            if name in others:
+                yield name, others[name]
+
+
+def env_name(key: str) -> str:
     section, _, name = key.partition(".")
     snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).upper()
-    prefix = "HEXLIT_" if section == "hexlit" else f"STREAMLIT_{section.upper()}_"
-    return prefix + snake
+    if section == "hexlit":
+        return "HEXLIT_" + snake
+    return f"STREAMLIT_{section.replace('.', '_').upper()}_{snake}"
 
 
-def _coerce(key: str, value: Any, source: str) -> Any:
-    section = key.partition(".")[0]
+def _ignored_warnings(values: Mapping[str, Any], sources: Mapping[str, str]) -> Iterator[str]:
+    for key, ignored in IGNORED.items():
+        if key in sources and values[key] != ignored.matches:
+            yield f"{key} (from {sources[key]}) has no effect: {ignored.reason}"
+
+
+def _coerce(key: str, value: Any, source: str, text: bool) -> Any:
     option = OPTIONS.get(key)
-    if option is None:
-        if section in CHECKED_SECTIONS:
-            raise ConfigError(f"unknown option {key} (from {source})")
-        return value
+    if option is not None:
+        return _checked(key, option, value, source)
+    spec = None if key.startswith("hexlit.") else streamlit_catalogue().get(key)
+    if spec is None:
+        if not key.startswith("hexlit.") and not streamlit_catalogue():
+            return value  # no Streamlit to check against, and none to read it either
+        raise ConfigError(f"unknown option {key} (from {source}){_closest(key)}")
+    result = _streamlit_typed(spec, value, source) if text else value
+    from hexlit.adapters.runtime.streamlit.options import check_value
+
+    reason = check_value(key, result)
+    if reason:
+        raise ConfigError(f"{key} (from {source}): {reason}")
+    return result
+
+
+def _closest(key: str) -> str:
+    known = [*OPTIONS, *streamlit_catalogue()]
+    match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"; did you mean {match[0]}?" if match else ""
+
+
+def _streamlit_typed(spec: StreamlitOption, value: Any, source: str) -> Any:
+    """Text as the type Streamlit declares, converted the way its command line does."""
+    try:
+        if spec.multiple:
+            return _as_list(value)
+        if not isinstance(value, str):
+            return value
+        return CLICK_TYPES.get(spec.kind, click.STRING).convert(value, None, None)
+    except (ValueError, TypeError, click.BadParameter):
+        kind = KIND_NAMES[list] if spec.multiple else KIND_NAMES.get(spec.kind, "a value")
+        raise ConfigError(f"{spec.key} (from {source}) must be {kind}, not {value!r}") from None
+
+
+def _checked(key: str, option: Option, value: Any, source: str) -> Any:
     try:
         result = _convert(option.kind, value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, click.BadParameter):
         kind = KIND_NAMES.get(option.kind, str(option.kind))
-        raise ConfigError(f"{key} (from {source}) must be {kind}, not {value!r}") from None
+        shown = "********" if key in SECRETS else repr(value)
+        raise ConfigError(f"{key} (from {source}) must be {kind}, not {shown}") from None
+    if key in LOWER_CASE and isinstance(result, str):
+        result = result.lower()
     choices = CHOICES.get(key)
     if choices is not None and result not in choices:
         raise ConfigError(
             f"{key} (from {source}) must be one of {', '.join(choices)}, not {result!r}"
         )
+    if isinstance(result, (int, float)) and not isinstance(result, bool):
+        low, high = option.low, option.high
+        if (low is not None and result < low) or (high is not None and result > high):
+            span = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
+            raise ConfigError(f"{key} (from {source}) must be {span}, not {result!r}")
     return result
 
 
 def _convert(kind: Any, value: Any) -> Any:
     if value is None:
         return None
+    if kind in (bool, int, float) and isinstance(value, str):
+        return CLICK_TYPES[kind].convert(value, None, None)
     if kind is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on"):
-            return True
-        if isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off"):
-            return False
-        raise ValueError(value)
-    if kind is int:
-        if isinstance(value, bool):
+        if not isinstance(value, bool):
             raise TypeError(value)
-        return int(value)
-    if kind is float:
-        if isinstance(value, bool):
+        return value
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError(value)
-        return float(value)
+        if kind is int and value != int(value):
+            raise ValueError(value)
+        return kind(value)
     if kind is str:
         if not isinstance(value, str):
             raise TypeError(value)
         return value
     if kind is list:
-        if isinstance(value, str):
-            stripped = value.strip()
-            if stripped.startswith("["):
-                value = json.loads(stripped)
-            else:
-                value = [part.strip() for part in stripped.split(",") if part.strip()]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        items = _as_list(value)
+        if not all(isinstance(item, str) for item in items):
             raise TypeError(value)
-        return list(value)
+        return items
     if kind is dict:
         if isinstance(value, str):
             value = json.loads(value)
@@ -284,3 +469,22 @@ def _convert(kind: Any, value: Any) -> Any:
             raise TypeError(value)
         return dict(value)
     raise TypeError(kind)
+
+
+def _as_list(value: Any) -> list[Any]:
+    """A list option from any source: a TOML list, or text (JSON list, or items separated
+    by commas or spaces, as Streamlit splits a variable); a flag given several times."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            parsed = json.loads(stripped)
+            if not isinstance(parsed, list):
+                raise TypeError(value)
+            return parsed
+        return [part for part in re.split(r"[,\s]+", stripped) if part]
+    if isinstance(value, (list, tuple)):
+        items: list[Any] = []
+        for item in value:
+            items.extend(_as_list(item) if isinstance(item, str) else [item])
+        return items
+    raise TypeError(value)

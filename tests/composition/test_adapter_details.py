@@ -34,13 +34,17 @@ def test_accepted_sockets_send_small_frames_at_once() -> None:
 
 
 def test_streamlit_options_from_flags_reach_streamlit_typed(tmp_path: Path) -> None:
-    """`--runner.postScriptGC false` arrives as the string "false", which is true."""
+    """`--runner.postScriptGC false` is the text "false" (true to Python) until hexlit
+    types it with Streamlit's own type; Streamlit then gets False."""
     from streamlit import config
 
     from hexlit.adapters.runtime.streamlit.process import prepare_process
+    from hexlit.composition.settings import load_config
 
     script = tmp_path / "app.py"
     script.write_text("import streamlit as st\n")
-    prepare_process(script, {"runner.postScriptGC": "false", "server.maxUploadSize": "7"})
+    flags = {"runner.postScriptGC": "false", "server.maxUploadSize": "7"}
+    loaded = load_config(flags, {}, tmp_path, tmp_path)
+    prepare_process(script, {key: loaded[key] for key in loaded.explicit})
     assert config.get_option("runner.postScriptGC") is False
     assert config.get_option("server.maxUploadSize") == 7

@@ -32,12 +32,16 @@ class _HideHexlitOptionWarnings(logging.Filter):
 def prepare_process(
     script_path: Path, options: Mapping[str, Any], args: Sequence[str] = ()
 ) -> None:
-    """Load Streamlit's config with `options` (dotted names) winning, then set up the app."""
+    """Load Streamlit's config with `options` (dotted names) winning, then set up the app.
+
+    `args` become the script's `sys.argv[1:]`, as `streamlit run app.py -- args` does."""
     logging.getLogger("streamlit.config").addFilter(_HideHexlitOptionWarnings())
     script = str(script_path.resolve())
     streamlit_config._main_script_path = script
+    # Values arrive typed (hexlit converts text with Streamlit's own types), and keyed
+    # the way `streamlit run` hands its flags over.
     flags = {
-        key.replace(".", "_"): _typed(key, value)
+        key.replace(".", "_"): value
         for key, value in options.items()
         if not key.startswith(HEXLIT_SECTION)
     }
@@ -62,28 +66,3 @@ def _usage_stats_off_unless_chosen() -> None:
 def option(key: str) -> Any:
     """A Streamlit config option's current value."""
     return streamlit_config.get_option(key)
-
-
-def _typed(key: str, value: Any) -> Any:
-    """A flag value as the type Streamlit declares for the option.
-
-    `streamlit run` gets typed values from click; options hexlit does not know itself
-    (`runner.*`, `theme.*`, ...) arrive here as the strings given on the command line or
-    in the environment, and `"false"` is a true value to Python.
-    """
-    option = streamlit_config._config_options_template.get(key)
-    if option is None or not isinstance(value, str):
-        return value
-    if option.type is bool:
-        lowered = value.strip().lower()
-        if lowered in ("true", "1", "yes", "on"):
-            return True
-        if lowered in ("false", "0", "no", "off"):
-            return False
-        return value
-    if option.type in (int, float):
-        try:
-            return option.type(value)
-        except ValueError:
-            return value
-    return value

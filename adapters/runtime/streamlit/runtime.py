@@ -58,6 +58,7 @@ class StreamlitRuntime:
     options: hexlit's explicitly set options (dotted names), handed to Streamlit's config.
     keep_disconnected: seconds Streamlit keeps a disconnected session; hexlit's own
         reconnect window governs, so this is set longer than it.
+    args: the script's command-line arguments (its `sys.argv[1:]`).
     """
 
     def __init__(
@@ -67,8 +68,10 @@ class StreamlitRuntime:
         keep_disconnected: float,
         media: MediaLibrary,
         uploads: UploadedFiles,
+        args: Sequence[str] = (),
     ) -> None:
         self._media = media
+        self._args = tuple(args)
         self._uploads = uploads
         self._script = script_path
         self._options = dict(options)
@@ -79,7 +82,7 @@ class StreamlitRuntime:
         self._run_listeners: list[Callable[[str], None]] = []
 
     async def start(self) -> None:
-        prepare_process(self._script, self._options)
+        prepare_process(self._script, self._options, self._args)
         self._runtime = Runtime(
             RuntimeConfig(
                 script_path=str(self._script.resolve()),
