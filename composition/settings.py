@@ -74,6 +74,8 @@ OPTIONS: Final[dict[str, Option]] = {
     "server.trustedUserHeaders": Option(dict, {}),
     "browser.serverAddress": Option(str, "localhost"),
     "browser.serverPort": Option(int, None, low=0, high=65535),
+    # Off unless chosen, where Streamlit's is on (adapters/runtime/streamlit/process.py).
+    "browser.gatherUsageStats": Option(bool, False),
     "client.allowedOrigins": Option(list, []),
     "logger.level": Option(str, "info"),
     "hexlit.web": Option(str, "starlette", help="The web stack: starlette or tornado."),
