@@ -107,8 +107,11 @@ class Container(containers.DeclarativeContainer):
         auth_settings_from, secrets_document, config.server, web_settings.provided.base_path
     )
     identity_provider = providers.Singleton(build_identity_provider)
+    observed_identity = providers.Singleton(
+        observe_store, identity_provider, "oidc", traffic, tracer
+    )
     auth = providers.Singleton(
-        AuthService, settings=auth_settings, provider=identity_provider, clock=clock, ids=ids
+        AuthService, settings=auth_settings, provider=observed_identity, clock=clock, ids=ids
     )
 
     snapshots = providers.Singleton(
