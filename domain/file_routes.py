@@ -5,7 +5,8 @@ Both refuse unsafe paths before touching the file system (400) and serve only wh
 `no-cache` for HTML and `public` for the rest (spec §1.3.8); app static files are capped
 at 200 MiB and served with `nosniff` by the web layer (spec §1.3.9).
 
-A file up to `MAX_BUFFERED_BYTES` is read whole (the web layer may gzip it, as
+A single byte range is served (206) as for media. Otherwise a file up to
+`MAX_BUFFERED_BYTES` is read whole (the web layer may gzip it, as
 Streamlit does); a larger one streams from disk as it is sent, so memory per request
 stays bounded whatever the file's size (issue 17.8).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from hexlit.domain.byte_range import parse_range
 from hexlit.domain.safe_path import is_unsafe_path
 from hexlit.ports.assets import Asset
 from hexlit.ports.components import ComponentRegistry, FileTree
@@ -35,7 +37,9 @@ class ComponentService:
         self._files = files
         self._bidi = bidi
 
-    async def get(self, name: str, path: str, head: bool) -> FileAnswer:
+    async def get(
+        self, name: str, path: str, head: bool, range_header: str | None = None
+    ) -> FileAnswer:
         root = self._registry.component_path(name)
         if root is None:
             raise NotFound("Component not found")
@@ -47,7 +51,7 @@ class ComponentService:
         if asset is None:
             raise NotFound("read error")
         cache = "no-cache" if path.endswith(".html") else "public"
-        return await _file_answer(self._files, root, asset, head, cache)
+        return await _file_answer(self._files, root, asset, head, cache, range_header)
 
 
 class AppStaticService:
@@ -57,7 +61,7 @@ class AppStaticService:
         self._root = root
         self._files = files
 
-    async def get(self, path: str, head: bool) -> FileAnswer:
+    async def get(self, path: str, head: bool, range_header: str | None = None) -> FileAnswer:
         if not path or is_unsafe_path(path):
             raise BadRequest("Bad Request") if path else NotFound("File not found")
         asset = await self._files.stat(self._root, path)
@@ -65,13 +69,19 @@ class AppStaticService:
             raise NotFound("File not found")
         if asset.size > MAX_APP_STATIC_BYTES:
             raise NotFound("File is too large")
-        return await _file_answer(self._files, self._root, asset, head, "no-cache")
+        return await _file_answer(self._files, self._root, asset, head, "no-cache", range_header)
 
 
 async def _file_answer(
-    files: FileTree, root: str, asset: Asset, head: bool, cache: str
+    files: FileTree, root: str, asset: Asset, head: bool, cache: str, range_header: str | None
 ) -> FileAnswer:
-    """Nothing for HEAD, the bytes of a small file, a stream from disk for a large one."""
+    """A single byte range (streamed) when one is asked for, as media are served;
+    otherwise nothing for HEAD, the bytes of a small file, a stream for a large one."""
+    wanted = parse_range(range_header, asset.size)
+    if wanted is not None:
+        stream = None if head else files.chunks(root, asset, wanted.start, wanted.end)
+        content_range = wanted.content_range(asset.size)
+        return FileAnswer(asset, b"", cache, stream, content_range, wanted.length)
     if head:
         return FileAnswer(asset, b"", cache)
     if asset.size > MAX_BUFFERED_BYTES:

@@ -37,8 +37,10 @@ class AssetSource(Protocol):
         """The whole content of `asset`. Raises `NotFound` if it vanished meanwhile."""
         ...
 
-    def chunks(self, asset: Asset) -> AsyncGenerator[bytes, None]:
-        """The content of `asset` in pieces, read from storage as they are consumed (never
-        the whole file at once), at most `asset.size` bytes in all. Raises `NotFound`
-        (when iterated) if it vanished meanwhile."""
+    def chunks(
+        self, asset: Asset, start: int = 0, end: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """Bytes `start..end` (inclusive; `end` None: to `asset.size - 1`) of `asset` in
+        pieces, read from storage as they are consumed, never the whole file at once.
+        Raises `NotFound` (when iterated) if it vanished meanwhile."""
         ...

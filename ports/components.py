@@ -29,18 +29,24 @@ class FileTree(Protocol):
         """Raises `NotFound` if the file vanished."""
         ...
 
-    def chunks(self, root: str, asset: Asset) -> AsyncGenerator[bytes, None]:
-        """The file in pieces, as `AssetSource.chunks`."""
+    def chunks(
+        self, root: str, asset: Asset, start: int = 0, end: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """The file's bytes `start..end` in pieces, as `AssetSource.chunks`."""
         ...
 
 
 class Components(Protocol):
-    async def get(self, name: str, path: str, head: bool) -> FileAnswer:
-        """Raises `NotFound` (unknown component or file), `BadRequest` (unsafe path)."""
+    async def get(
+        self, name: str, path: str, head: bool, range_header: str | None = None
+    ) -> FileAnswer:
+        """Raises `NotFound` (unknown component or file), `BadRequest` (unsafe path),
+        `RangeNotSatisfiable`."""
         ...
 
 
 class AppStatic(Protocol):
-    async def get(self, path: str, head: bool) -> FileAnswer:
-        """Raises `NotFound` (missing, a folder, or too large), `BadRequest` (unsafe)."""
+    async def get(self, path: str, head: bool, range_header: str | None = None) -> FileAnswer:
+        """Raises `NotFound` (missing, a folder, or too large), `BadRequest` (unsafe),
+        `RangeNotSatisfiable`."""
         ...

@@ -14,13 +14,16 @@ class FileAnswer:
     """Serve `asset` with `body` (empty for HEAD) and this cache policy.
 
     `stream`, when set, is the body instead (then `body` is empty): a file too large to
-    hold in memory, read as it is sent. The caller must consume or close it.
+    hold in memory, or a byte range, read as it is sent. The caller must consume or
+    close it. `content_range` is set for a partial (206) answer of `length` bytes.
     """
 
     asset: Asset
     body: bytes
     cache_control: str
     stream: AsyncGenerator[bytes, None] | None = None
+    content_range: str | None = None
+    length: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

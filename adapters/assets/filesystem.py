@@ -89,17 +89,21 @@ class FolderAssets:
         self._remember(asset.path, data)
         return data
 
-    async def chunks(self, asset: Asset) -> AsyncGenerator[bytes, None]:
+    async def chunks(
+        self, asset: Asset, start: int = 0, end: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        last = asset.size - 1 if end is None else end
         cached = self._cache.get(asset.path)
         if cached is not None:
-            yield cached
+            yield cached[start : last + 1]
             return
         try:
             handle: IO[bytes] = await asyncio.to_thread((self._root / asset.path).open, "rb")
         except OSError:
             raise NotFound("Not Found") from None
         try:
-            remaining = asset.size  # what the answer's Content-Length promised, no more
+            await asyncio.to_thread(handle.seek, start)
+            remaining = last - start + 1  # what the answer's Content-Length promised
             while remaining > 0:
                 chunk = await asyncio.to_thread(handle.read, min(CHUNK, remaining))
                 if not chunk:
@@ -153,5 +157,7 @@ class FolderTree:
     async def read(self, root: str, asset: Asset) -> bytes:
         return await self._folder(root).read(asset)
 
-    def chunks(self, root: str, asset: Asset) -> AsyncGenerator[bytes, None]:
-        return self._folder(root).chunks(asset)
+    def chunks(
+        self, root: str, asset: Asset, start: int = 0, end: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        return self._folder(root).chunks(asset, start, end)

@@ -115,17 +115,22 @@ def file(answer: FileAnswer) -> WebResponse:
 
 def component_file(answer: FileAnswer, allow_origin: str | None) -> WebResponse:
     """A custom component's file: its type, its cache policy, the standard CORS answer."""
-    rendered = file(answer)
-    return WebResponse(
-        200, (*rendered.headers, *_cors(allow_origin)), answer.body, answer.asset.size
-    )
+    return _ranged_file(answer, _cors(allow_origin))
 
 
 def app_static_file(answer: FileAnswer) -> WebResponse:
     """An app static file: any origin may load it (component iframes do), never sniffed."""
-    rendered = file(answer)
-    extra = (("Access-Control-Allow-Origin", "*"),)
-    return WebResponse(200, (*rendered.headers, *extra), answer.body, answer.asset.size)
+    return _ranged_file(answer, (("Access-Control-Allow-Origin", "*"),))
+
+
+def _ranged_file(answer: FileAnswer, extra: Headers) -> WebResponse:
+    """A file from a route that serves byte ranges: 200 with the whole file, or 206
+    with `Content-Range` and the range's length."""
+    headers = (*file(answer).headers, ("Accept-Ranges", "bytes"), *extra)
+    if answer.content_range is None:
+        return WebResponse(200, headers, answer.body, answer.asset.size)
+    headers = (*headers, ("Content-Range", answer.content_range))
+    return WebResponse(206, headers, answer.body, answer.length)
 
 
 def app_static_preflight() -> WebResponse:

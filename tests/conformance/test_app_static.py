@@ -114,3 +114,28 @@ def test_component_files_are_never_sniffed(app_server: ServerUnderTest, method: 
 
 def test_frontend_files_are_never_sniffed(app_server: ServerUnderTest) -> None:
     assert get(app_server, "/").headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [("/app/static/hello.txt", "hello static"), (f"/component/{COMPONENT}/index.html", None)],
+)
+def test_file_routes_serve_a_byte_range(
+    app_server: ServerUnderTest, path: str, text: str | None
+) -> None:
+    whole = get(app_server, path).content
+    assert text is None or whole == text.encode()
+    response = httpx.get(app_server.url(path), headers={"Range": "bytes=2-5"}, timeout=TIMEOUT)
+    assert response.status_code == 206
+    assert response.content == whole[2:6]
+    assert response.headers["content-range"] == f"bytes 2-5/{len(whole)}"
+    assert response.headers["content-length"] == "4"
+    assert response.headers["accept-ranges"] == "bytes"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_an_unsatisfiable_range_is_416(app_server: ServerUnderTest) -> None:
+    headers = {"Range": "bytes=100-"}
+    response = httpx.get(app_server.url("/app/static/hello.txt"), headers=headers, timeout=TIMEOUT)
+    assert response.status_code == 416
+    assert response.headers["content-range"] == "bytes */12"

@@ -16,7 +16,7 @@ from hexlit.domain.file_routes import (
     ComponentService,
 )
 from hexlit.ports.assets import Asset
-from hexlit.ports.errors import BadRequest, NotFound
+from hexlit.ports.errors import BadRequest, NotFound, RangeNotSatisfiable
 from hexlit.ports.frontend import FileAnswer
 
 
@@ -44,10 +44,12 @@ class MemoryTree:
         self.whole_reads += 1
         return self.files[root][asset.path]
 
-    async def chunks(self, root: str, asset: Asset) -> AsyncGenerator[bytes, None]:
-        data = self.files[root][asset.path]
-        for start in range(0, len(data), 1000):
-            yield data[start : start + 1000]
+    async def chunks(
+        self, root: str, asset: Asset, start: int = 0, end: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        data = self.files[root][asset.path][start : None if end is None else end + 1]
+        for offset in range(0, len(data), 1000):
+            yield data[offset : offset + 1000]
 
 
 class Registry:
@@ -139,3 +141,16 @@ def test_a_large_file_streams_and_a_small_one_is_read_whole(service: str) -> Non
     assert (whole.body, whole.stream, tree.whole_reads) == (small, None, 1)
     head = asyncio.run(get("large", head=True))
     assert (head.body, head.stream, head.asset.size) == (b"", None, len(large))
+
+
+def test_a_range_streams_just_those_bytes() -> None:
+    data = bytes(range(256)) * 8
+    tree = MemoryTree({"/app/static": {"f.bin": data}})
+    answer = asyncio.run(AppStaticService("/app/static", tree).get("f.bin", False, "bytes=10-19"))
+    assert (answer.content_range, answer.length, answer.body) == ("bytes 10-19/2048", 10, b"")
+    assert answer.stream is not None
+    assert asyncio.run(_drain(answer.stream)) == data[10:20]
+    head = asyncio.run(AppStaticService("/app/static", tree).get("f.bin", True, "bytes=-5"))
+    assert (head.content_range, head.length, head.stream) == ("bytes 2043-2047/2048", 5, None)
+    with pytest.raises(RangeNotSatisfiable):
+        asyncio.run(AppStaticService("/app/static", tree).get("f.bin", False, "bytes=4096-"))

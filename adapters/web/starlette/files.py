@@ -25,7 +25,9 @@ def component_endpoint(components: Components, cors: Cors) -> Endpoint:
             return to_response(responses.preflight(allow))
         name, path = request.path_params["name"], request.path_params.get("path", "")
         try:
-            answer = await components.get(name, path, request.method == "HEAD")
+            answer = await components.get(
+                name, path, request.method == "HEAD", request.headers.get("range")
+            )
         except HexlitError as failure:
             return to_response(responses.error(failure, allow), request.method)
         rendered = responses.component_file(answer, allow)
@@ -43,7 +45,9 @@ def app_static_endpoint(app_static: AppStatic) -> Endpoint:
         if request.method == "OPTIONS":
             return to_response(responses.app_static_preflight())
         try:
-            answer = await app_static.get(request.path_params["path"], request.method == "HEAD")
+            answer = await app_static.get(
+                request.path_params["path"], request.method == "HEAD", request.headers.get("range")
+            )
         except HexlitError as failure:
             return to_response(responses.error(failure, "*"), request.method)
         rendered = responses.app_static_file(answer)

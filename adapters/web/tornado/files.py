@@ -18,7 +18,9 @@ class ComponentHandler(WebResponseHandler):
     async def get(self, name: str, path: str = "") -> None:
         allow = self.allow_origin()
         try:
-            answer = await self._components.get(name, path or "", self.request.method == "HEAD")
+            answer = await self._components.get(
+                name, path or "", self.request.method == "HEAD", self.request.headers.get("Range")
+            )
         except HexlitError as failure:
             self.write_response(responses.error(failure, allow))
             return
@@ -44,7 +46,9 @@ class AppStaticHandler(WebResponseHandler):
 
     async def get(self, path: str) -> None:
         try:
-            answer = await self._app_static.get(path, self.request.method == "HEAD")
+            answer = await self._app_static.get(
+                path, self.request.method == "HEAD", self.request.headers.get("Range")
+            )
         except HexlitError as failure:
             self.write_response(responses.error(failure, "*"))
             return
