@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hexlit.adapters.web.settings import BindSettings, WebSettings
+from hexlit.composition.logs import adopt_streamlit_loggers
 from hexlit.composition.settings import ConfigError
 from hexlit.domain.file_routes import AppStaticService
 from hexlit.domain.origin_policy import OriginPolicy
@@ -68,6 +69,7 @@ def build_streamlit_runtime(
         ) from None
     # Streamlit keeps disconnected sessions longer than hexlit's window, which governs.
     keep = reconnect_ttl * 2 + 60
+    adopt_streamlit_loggers()  # Streamlit's loggers print through hexlit's configuration
     return StreamlitRuntime(script, explicit_options, keep, media, uploads, script_args)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from hexlit.composition.builders import BUILTIN_PREFIX
+from hexlit.composition.logs import configure_logging
 from hexlit.composition.settings import (
     OPTIONS,
     SECRETS,
@@ -166,7 +167,7 @@ def run(target: str, script_args: Sequence[str], flags: Mapping[str, Any]) -> in
     except ConfigError as error:
         click.echo(f"hexlit: {error}", err=True)
         return 2
-    logging.basicConfig(level=str(config["logger.level"]).upper(), format=LOG_FORMAT)
+    configure_logging(str(config["logger.level"]), str(config["hexlit.logFormat"]))
     for warning in config.warnings:
         log.warning("%s", warning)
     try:

@@ -15,6 +15,7 @@ from typing import Any
 
 from hexlit.adapters.telemetry.noop import NoopTracer
 from hexlit.adapters.web.status import CLOSE_CODE
+from hexlit.composition.logs import use_trace_ids
 from hexlit.composition.settings import ConfigError
 from hexlit.domain.observation import SessionTelemetry, Traffic
 from hexlit.ports.tracing import Tracer
@@ -42,7 +43,7 @@ def build_tracer(mode: str, environ: Mapping[str, str] | None = None) -> Tracer:
     try:
         from hexlit.adapters.telemetry.otel import otlp_tracer
 
-        return otlp_tracer()
+        tracer = otlp_tracer()
     except (ImportError, RuntimeError) as missing:
         if mode == "otlp":
             raise ConfigError(
@@ -50,6 +51,8 @@ def build_tracer(mode: str, environ: Mapping[str, str] | None = None) -> Tracer:
             ) from missing
         log.warning("OTEL_* asks for traces but the otel extra is not installed; no tracing")
         return NoopTracer()
+    use_trace_ids(tracer.current_ids)  # log lines carry the trace and span ids
+    return tracer
 
 
 def build_traffic() -> Traffic:

@@ -16,6 +16,7 @@ import inspect
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar, cast
 
@@ -43,6 +44,10 @@ ROUTES: Final[tuple[tuple[str, bool, str], ...]] = (
     ("/auth/logout", False, "/auth/logout"),
 )
 """Streamlit's endpoints, as templates. A path matching none is the frontend's."""
+
+current_session: ContextVar[str | None] = ContextVar("hexlit_session", default=None)
+"""The first 8 characters of the session id of the connection running now (for logs):
+set when a session opens, in the connection's own task, so its log lines carry it."""
 
 FRONTEND_ROUTE: Final = "/{path}"
 METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH"})
@@ -337,6 +342,7 @@ class SessionTelemetry:
                 attributes={"hexlit.session.id": session_id[:8], "hexlit.session.resumed": resumed},
             )
         watch = SessionWatch(self, session_id, span, queue)
+        current_session.set(session_id[:8])
         self._by_session[session_id] = watch
         self.traffic.watches.add(watch)
         return watch

@@ -16,8 +16,17 @@ BACKLOG = 2048
 def bind_socket(bind: BindSettings) -> socket.socket:
     """A listening, non-blocking socket for `bind`. Port 0 lets the OS choose.
 
-    Raises OSError (for example EADDRINUSE) when the address cannot be bound.
+    Raises OSError (for example EADDRINUSE) when the address cannot be bound; its message
+    names the address and port ("Address already in use: 127.0.0.1:8501").
     """
+    try:
+        return _listen(bind)
+    except OSError as error:
+        where = bind.unix_socket or f"{bind.host or '*'}:{bind.port}"
+        raise OSError(error.errno, f"{error.strerror or error}: {where}") from error
+
+
+def _listen(bind: BindSettings) -> socket.socket:
     if bind.unix_socket:
         path = os.path.expanduser(bind.unix_socket)
         with contextlib.suppress(FileNotFoundError):
