@@ -37,6 +37,9 @@ _ESCAPE: Final = re.compile(r'\\(["\\])')
 
 _EXTENDED_CHARSETS: Final = frozenset({"utf-8", "iso-8859-1", "us-ascii"})
 _HEADERS_END: Final = b"\r\n\r\n"
+_SINGLETON_HEADERS: Final = frozenset({"content-disposition", "content-type"})
+"""Said twice, two readers of one body (a proxy's scanner, this server) could disagree
+on a part's name or type (RFC 9110 §5.3): such a part is refused."""
 _NOT_MULTIPART: Final = "expected a multipart/form-data body"
 
 
@@ -105,7 +108,8 @@ class MultipartParser:
     """Turns a `multipart/form-data` body, fed in chunks of any size, into events.
 
     `feed` raises `BadRequest` for a malformed body: a part without
-    `Content-Disposition: form-data` or without a name, a malformed header or delimiter
+    `Content-Disposition: form-data` or without a name, a repeated `Content-Disposition`
+    or `Content-Type`, a malformed header or delimiter
     line, part headers longer than `max_header_bytes` (counted from the end of the
     delimiter to the end of the empty line), or more than `max_parts` parts. After an
     error, or after `close`, `feed` raises `BadRequest`. Bytes after the closing
@@ -269,6 +273,8 @@ def _part_start(head: bytes) -> PartStart:
         if not colon or not raw_name:
             raise BadRequest("malformed multipart part header")
         name = raw_name.decode("utf-8", "replace").lower()
+        if name in headers and name in _SINGLETON_HEADERS:
+            raise BadRequest("repeated multipart part header")
         headers.setdefault(name, raw_value.strip(b" \t").decode("utf-8", "replace"))
     disposition = headers.get("content-disposition")
     if disposition is None:

@@ -543,3 +543,14 @@ def test_boundary_of_reads_any_rfc_2046_boundary_quoted(boundary: str) -> None:
 )
 def test_only_a_part_with_a_filename_is_a_file(filename: str | None, is_file: bool) -> None:
     assert PartStart("file", filename, None).is_file is is_file
+
+
+@pytest.mark.parametrize("name", [b"Content-Disposition", b"content-type"])
+def test_a_repeated_singleton_part_header_is_refused(name: bytes) -> None:
+    value = (
+        b'form-data; name="f"; filename="f"' if name.lower() == b"content-disposition" else b"a/b"
+    )
+    head = b'--B\r\nContent-Disposition: form-data; name="f"; filename="f"\r\nContent-Type: a/b\r\n'
+    parser = MultipartParser(b"B")
+    with pytest.raises(BadRequest, match="repeated"):
+        parser.feed(head + name + b": " + value + b"\r\n\r\ndata\r\n--B--\r\n")

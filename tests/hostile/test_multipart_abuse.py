@@ -80,12 +80,6 @@ def test_malformed_bodies_are_400_and_leave_nothing(server: ServerUnderTest) -> 
     still_serves(server.port)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a part with two Content-Disposition lines is taken (the last one wins); "
-    "RFC 9110 §5.3 makes a repeated singleton field invalid, and two readers of the "
-    "same body (a proxy's scanner, this server) could see different file names",
-)
 def test_a_part_with_two_content_dispositions_is_400(server: ServerUnderTest) -> None:
     body = (
         PART_HEAD + 'Content-Disposition: form-data; name="g"; filename="g.txt"\r\n\r\n'
