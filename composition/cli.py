@@ -45,7 +45,6 @@ DEFAULT_TARGET = "streamlit_app.py"
 HELP_FLAGS = ("-h", "--help")
 LOG_LEVEL_HELP = "Same as --logger.level: hexlit's log level, and Streamlit's."
 METAVARS = {bool: "BOOLEAN", int: "INTEGER", float: "FLOAT", dict: "JSON"}
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -164,6 +163,7 @@ def run(target: str, script_args: Sequence[str], flags: Mapping[str, Any]) -> in
     try:
         app = resolve_target(target)
         config = load_config(flags, script_dir=_script_dir(app))
+        _check_with_streamlit(app, config)
     except ConfigError as error:
         click.echo(f"hexlit: {error}", err=True)
         return 2
@@ -196,6 +196,22 @@ def resolve_target(target: str) -> str:
     if path.is_dir():
         path /= DEFAULT_TARGET
     return str(path)
+
+
+def _check_with_streamlit(app: str, config: LoadedConfig) -> None:
+    """Streamlit's own start-up checks of its config, made before serving a script."""
+    if app.startswith(BUILTIN_PREFIX) or config["hexlit.runtime"] == "builtin":
+        return
+    if not Path(app).is_file():
+        return  # said at build time, with the other script checks
+    from hexlit.adapters.runtime.streamlit.options import config_refusal
+
+    try:
+        refusal = config_refusal(Path(app), {key: config[key] for key in config.explicit})
+    except ImportError:
+        return  # said at build time: Streamlit is needed
+    if refusal:
+        raise ConfigError(f"Streamlit refuses this configuration: {refusal}")
 
 
 def show_config(config: LoadedConfig) -> str:

@@ -291,3 +291,17 @@ def test_banner_urls_follow_streamlit(
 ) -> None:
     network = "10.1.2.3" if bind.host == "" else None
     assert display_urls(bind, 8501, "/x", explicit, lambda: network) == expected
+
+
+def test_a_configuration_streamlit_refuses_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """Streamlit checks its config as a whole when it parses it (here: development mode
+    with a port); hexlit asks it before serving, so this is not a traceback later."""
+    (tmp_path / "app.py").write_text("import streamlit as st\n")
+    args = ["run", "app.py", "--global.developmentMode", "true", "--server.port", "8611"]
+    with hexlit(*args, cwd=tmp_path) as process:
+        output, _ = process.communicate(timeout=TIMEOUT * 3)
+    assert process.returncode == 2
+    assert output.strip() == (
+        "hexlit: Streamlit refuses this configuration: "
+        "server.port does not work when global.developmentMode is true."
+    )

@@ -8,7 +8,10 @@ the composition root calls it only when an option outside hexlit's own table sho
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -70,6 +73,34 @@ def check_value(key: str, value: Any) -> str | None:
             config_max_cache_data_size_to_bytes(value)
         except StreamlitAPIException as error:
             return " ".join(str(error).split())
+    return None
+
+
+def config_refusal(script_path: Path, options: Mapping[str, Any]) -> str | None:
+    """Why Streamlit would refuse to start `script_path` with these options, or None.
+
+    Streamlit checks its whole config when it parses it (`config._check_conflicts`:
+    `global.developmentMode` with `server.port`, reserved metrics labels, ...) and
+    raises; inside a running server that is a traceback. hexlit asks before serving,
+    with Streamlit's own code; the parse is repeated at start (`prepare_process`), so
+    its warnings are held back here to be given once.
+    """
+    from streamlit import config
+    from streamlit.web import bootstrap
+
+    config._main_script_path = str(script_path.resolve())
+    flags = {
+        key.replace(".", "_"): value
+        for key, value in options.items()
+        if not key.startswith("hexlit.")
+    }
+    logging.disable(logging.WARNING)
+    try:
+        bootstrap.load_config_options(flag_options=flags)
+    except (RuntimeError, ValueError) as error:
+        return " ".join(str(error).split())
+    finally:
+        logging.disable(logging.NOTSET)
     return None
 
 
