@@ -305,3 +305,24 @@ def test_a_configuration_streamlit_refuses_is_one_line_and_exit_2(tmp_path: Path
         "hexlit: Streamlit refuses this configuration: "
         "server.port does not work when global.developmentMode is true."
     )
+
+
+def test_the_target_may_come_from_streamlit_run_target(tmp_path: Path) -> None:
+    port = free_port()
+    args = ["run", "--server.address", "127.0.0.1", "--server.port", str(port)]
+    with hexlit(*args, cwd=tmp_path, env={"STREAMLIT_RUN_TARGET": "builtin:echo"}) as process:
+        url = wait_for_url(process)
+        assert httpx.get(f"{url}/_stcore/health", timeout=TIMEOUT).text == "ok"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(TIMEOUT) == 0
+
+
+def test_config_show_reads_the_app_folder_too(tmp_path: Path) -> None:
+    (tmp_path / "app" / ".streamlit").mkdir(parents=True)
+    (tmp_path / "app" / "app.py").write_text("")
+    app_config = tmp_path / "app" / ".streamlit" / "config.toml"
+    app_config.write_text("[runner]\nfastReruns = false\n")
+    with hexlit("config", "show", "app", cwd=tmp_path) as process:
+        output, _ = process.communicate(timeout=TIMEOUT * 3)
+    assert process.returncode == 0
+    assert f"fastReruns = false  # {app_config}" in output.splitlines()
