@@ -8,6 +8,7 @@ address, are handed in once, at start-up, by the composition root.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
@@ -42,6 +43,14 @@ class OriginPolicy:
         of the handshake only (`check_websocket`), as Streamlit does."""
         if self.allowed_hosts and _hostname_of_host_header(host) is None:
             raise BadRequest(MALFORMED_HOST)
+
+    def check_request_hosts(self, hosts: Sequence[str], http_version: str) -> None:
+        """An HTTP request's `Host` lines, before any route runs: RFC 9112 §3.2 makes an
+        HTTP/1.1 request without one, or any request with several, a bad request (400),
+        whatever the server's library let through; then `check_host` on the one given."""
+        if len(hosts) > 1 or (not hosts and http_version == "1.1"):
+            raise BadRequest(MALFORMED_HOST)
+        self.check_host(hosts[0] if hosts else None)
 
     def check_websocket(self, origin: str | None, host: str | None) -> None:
         """Raise `BadRequest` (see `check_host`), `HostRejected` or `OriginRejected`

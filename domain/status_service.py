@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hexlit.domain.cookie_header import cookie_values
@@ -80,8 +80,8 @@ class StatusService:
     def host_config(self) -> Mapping[str, JsonValue]:
         return self._host_config
 
-    def check_host(self, host: str | None) -> None:
-        self._policy.check_host(host)
+    def check_request_hosts(self, hosts: Sequence[str], http_version: str) -> None:
+        self._policy.check_request_hosts(hosts, http_version)
 
     def xsrf_cookie(self, cookie_header: str | None) -> Cookie | None:
         """The XSRF cookie: the same token as before (a new mask), else a fresh one.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from hexlit.ports.cookies import Cookie
@@ -32,9 +32,10 @@ class ServerStatus(Protocol):
         """The JSON document `/_stcore/host-config` answers with."""
         ...
 
-    def check_host(self, host: str | None) -> None:
-        """Every HTTP request's `Host` header, before any route runs: raises `BadRequest`
-        when `server.allowedHosts` is set and the header is missing, empty or malformed."""
+    def check_request_hosts(self, hosts: Sequence[str], http_version: str) -> None:
+        """Every HTTP request's `Host` lines (`http_version` as `1.1`), before any route
+        runs: raises `BadRequest` for none in HTTP/1.1 or several (RFC 9112 §3.2), and,
+        when `server.allowedHosts` is set, for an empty or malformed one."""
         ...
 
     def xsrf_cookie(self, cookie_header: str | None) -> Cookie | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from hexlit.ports.uploads import UploadRequest
 
@@ -20,9 +20,3 @@ def upload_request(session_id: str, file_id: str, headers: Mapping[str, str]) ->
         origin=headers.get("origin"),
         host=headers.get("host"),
     )
-
-
-def single_host(values: Sequence[str]) -> str | None:
-    """The request's one `Host` header; None when it has none or several (RFC 9112 §3.2:
-    either is a bad request, so `ServerStatus.check_host` refuses both alike)."""
-    return values[0] if len(values) == 1 else None

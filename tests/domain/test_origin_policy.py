@@ -232,3 +232,21 @@ def test_cors_off_without_host_list_accepts_every_handshake(
     origin: str | None, host: str | None
 ) -> None:
     OPEN.check_websocket(origin, host)
+
+
+@pytest.mark.parametrize("policy", [OPEN, OriginPolicy(allowed_hosts=("*",))])
+@pytest.mark.parametrize(
+    ("hosts", "version"), [((), "1.1"), (("a.example", "b.example"), "1.1"), (("a", "a"), "1.0")]
+)
+def test_no_host_in_http_11_or_several_hosts_are_a_bad_request(
+    policy: OriginPolicy, hosts: tuple[str, ...], version: str
+) -> None:
+    with pytest.raises(BadRequest):
+        policy.check_request_hosts(hosts, version)
+
+
+def test_one_host_or_none_in_http_10_is_fine_without_a_list() -> None:
+    OPEN.check_request_hosts(("",), "1.1")
+    OPEN.check_request_hosts((), "1.0")
+    with pytest.raises(BadRequest):
+        OriginPolicy(allowed_hosts=("*",)).check_request_hosts((), "1.0")

@@ -14,7 +14,6 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hexlit.adapters.web import responses
-from hexlit.adapters.web.requests import single_host
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.starlette.auth import auth_routes
 from hexlit.adapters.web.starlette.files import app_static_endpoint, component_endpoint
@@ -143,7 +142,7 @@ class HostCheck:
         if scope["type"] == "http":
             hosts = [value.decode("latin-1") for name, value in scope["headers"] if name == b"host"]
             try:
-                self._status.check_host(single_host(hosts))
+                self._status.check_request_hosts(hosts, scope.get("http_version", "1.1"))
             except HexlitError as refused:
                 answer = to_response(responses.error(refused), scope["method"])
                 await answer(scope, receive, send)

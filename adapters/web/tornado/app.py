@@ -10,7 +10,6 @@ import tornado.web
 from tornado.httputil import HTTPServerRequest
 from tornado.log import access_log
 
-from hexlit.adapters.web.requests import single_host
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.tornado.auth import AuthHandler
 from hexlit.adapters.web.tornado.files import AppStaticHandler, ComponentHandler
@@ -56,7 +55,8 @@ class HexlitApplication(tornado.web.Application):
     ) -> tornado.web._HandlerDelegate:
         """Every request's Host goes through the core before any route is chosen."""
         try:
-            self._status.check_host(single_host(request.headers.get_list("Host")))
+            hosts = request.headers.get_list("Host")
+            self._status.check_request_hosts(hosts, request.version.removeprefix("HTTP/"))
         except HexlitError as refused:
             deps = {"cors": self._cors, "refusal": refused}
             return self.get_handler_delegate(request, RefusedHandler, deps)
