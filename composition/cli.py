@@ -259,9 +259,7 @@ def _flag(key: str, text: str, kind: Any, multiple: bool, secret: bool) -> Confi
 
 def _run_params() -> list[click.Parameter]:
     return [
-        click.Option(
-            ["--log_level"], type=click.Choice(LOG_LEVELS), help="Same as --logger.level."
-        ),
+        click.Option(["--log_level"], type=click.Choice(LOG_LEVELS), help=LOG_LEVEL_HELP),
         click.Argument(["target"], default=DEFAULT_TARGET, envvar="STREAMLIT_RUN_TARGET"),
         click.Argument(["args"], nargs=-1),
     ]
@@ -295,6 +293,8 @@ def _needs_streamlit_options(args: Sequence[str]) -> bool:
     own flags does not need it. Anything else (help, `config show`, a script) does.
     """
     words = list(args[: args.index("--")] if "--" in args else args)
+    if words[:1] in (["version"], ["--version"]):
+        return False
     if any(word in (*HELP_FLAGS, "help", "config") for word in words):
         return True
     if not any(word.startswith(BUILTIN_PREFIX) for word in words):

@@ -223,6 +223,7 @@ def streamlit_catalogue() -> Mapping[str, StreamlitOption]:
 
 
 def is_secret(key: str) -> bool:
+    """hexlit's `SECRETS`, or an option Streamlit marks sensitive."""
     if key in SECRETS:
         return True
     spec = None if key in OPTIONS else streamlit_catalogue().get(key)
