@@ -69,7 +69,7 @@ def build_streamlit_runtime(
         ) from None
     # Streamlit keeps disconnected sessions longer than hexlit's window, which governs.
     keep = reconnect_ttl * 2 + 60
-    adopt_streamlit_loggers()  # Streamlit's loggers print through hexlit's configuration
+    adopt_streamlit_loggers()  # Streamlit's handlers give way (composition/logs.py)
     return StreamlitRuntime(script, explicit_options, keep, media, uploads, script_args)
 
 

@@ -169,23 +169,40 @@ def configure_logging(level: str = "info", fmt: str = "text", stream: TextIO | N
 
 
 def adopt_streamlit_loggers() -> None:
-    """Route Streamlit's loggers through this configuration.
+    """Stop Streamlit printing through handlers of its own where it should not.
 
-    Streamlit gives each of its loggers (and uvicorn's) a console handler of its own and
-    stops them propagating, which prints every line in Streamlit's format, and twice
-    when uvicorn's handler is there too. Once hexlit has configured logging, those
-    handlers go and the loggers propagate to the ones configured here. Idempotent.
+    Streamlit gives each logger it hands out, its own and uvicorn's and websockets', a
+    console handler and stops it propagating. Under a uvicorn that someone else
+    configured (hexlit embedded in an ASGI app), every access line then printed twice,
+    in two formats. So:
+
+    - the server's loggers (uvicorn, websockets) never keep Streamlit's handler, and
+      propagate again unless they have handlers of their own;
+    - Streamlit's own loggers keep Streamlit's handler, unless hexlit configured logging
+      (`hexlit run`), in which case they print through that configuration.
+
+    Idempotent; applies to the loggers Streamlit made already and to every later one.
     """
-    if not _configured:
-        return
     from streamlit import logger as streamlit_logger
 
-    def propagate_instead(logger: logging.Logger) -> None:
+    if getattr(streamlit_logger.setup_formatter, "hexlit_adopted", False):
+        for logger in list(streamlit_logger._loggers.values()):
+            streamlit_logger.setup_formatter(logger)  # again: hexlit may configure since
+        return
+    streamlit_setup = streamlit_logger.setup_formatter
+
+    def give_way(logger: logging.Logger) -> None:
+        ours = logger.name == "streamlit" or logger.name.startswith("streamlit.")
+        if ours and not _configured:
+            streamlit_setup(logger)
+            return
         handler = getattr(logger, "streamlit_console_handler", None)
         if handler is not None:
             logger.removeHandler(handler)
-        logger.propagate = True
+            del logger.streamlit_console_handler  # type: ignore[attr-defined]
+        logger.propagate = ours or not logger.handlers
 
-    streamlit_logger.setup_formatter = propagate_instead
+    give_way.hexlit_adopted = True  # type: ignore[attr-defined]
+    streamlit_logger.setup_formatter = give_way
     for logger in list(streamlit_logger._loggers.values()):
-        propagate_instead(logger)
+        give_way(logger)

@@ -31,6 +31,8 @@ from tests.support.oidc import MockProvider, auth_secrets, oidc_provider
 from tests.support.processes import stop_process
 
 TIMEOUT = 15.0
+START_TIMEOUT = 60.0
+"""A Streamlit app's imports take long on a busy machine."""
 COOKIE_SECRET = "log-test-cookie-secret-7f3a9c1e5b2d4f60"
 CLIENT_ID = "hexlit-log-tests"
 CLIENT_SECRET = f"{CLIENT_ID}-secret"  # what auth_secrets writes
@@ -82,7 +84,7 @@ def hexlit_run(folder: Path, *flags: str, port: int | None = None) -> Iterator[R
 
 
 def _wait_healthy(running: Running) -> None:
-    deadline = time.monotonic() + TIMEOUT
+    deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if running.process.poll() is not None:
             raise AssertionError(f"hexlit exited at start:\n{running.text()}")
@@ -92,7 +94,7 @@ def _wait_healthy(running: Running) -> None:
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise AssertionError(f"hexlit not healthy in {TIMEOUT}s:\n{running.text()}")
+    raise AssertionError(f"hexlit not healthy in {START_TIMEOUT}s:\n{running.text()}")
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +256,33 @@ def test_json_lines_carry_trace_and_span_ids_when_tracing_is_on() -> None:
 def test_text_lines_stay_readable() -> None:
     line = formatted(TextFormatter(), "hexlit.sessions", "session 1a2b3c4d: client too slow")
     assert line.endswith(" WARNING hexlit.sessions: session 1a2b3c4d: client too slow")
+
+
+def test_an_embedded_streamlit_app_under_uvicorn_logs_each_request_once(tmp_path: Path) -> None:
+    """uvicorn run by the user, hexlit's ASGI app with a Streamlit script inside it."""
+    showcase = Path(__file__).resolve().parents[2] / "examples" / "showcase" / "app.py"
+    (tmp_path / "embedded.py").write_text(
+        "from hexlit.composition.embed import create_asgi_app\n\n\n"
+        f"def create_app():\n    return create_asgi_app({str(showcase)!r})\n"
+    )
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMLIT_", "HEXLIT_"))}
+    env["HOME"] = str(tmp_path)
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "embedded:create_app",
+        "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    output = tmp_path / "output.log"
+    with open(output, "wb") as sink, open(output.with_suffix(".err"), "wb") as errors:
+        process = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=errors
+        )
+    running = Running(port, process, output)
+    try:
+        _wait_healthy(running)
+        httpx.get(running.url("/_stcore/host-config"), timeout=TIMEOUT)
+    finally:
+        stop_process(process, TIMEOUT)
+    lines = running.text().splitlines()
+    assert len([line for line in lines if "GET /_stcore/host-config" in line]) == 1, lines
+    assert len([line for line in lines if "Application startup complete" in line]) == 1, lines
