@@ -3,7 +3,8 @@
 Everything runs on loopback and as real processes: `redis-server` (tests.support.redis),
 an OIDC provider (tests.support.oidc), two `python -m hexlit.composition run
 builtin:counter ... --hexlit.store redis` processes of the same stack sharing one
-`--server.cookieSecret` (the module runs once per stack), and nginx (tests.support.nginx):
+cookie secret (`STREAMLIT_SERVER_COOKIE_SECRET`; as in Streamlit, a secret is never a
+flag) (the module runs once per stack), and nginx (tests.support.nginx):
 round-robin for plain HTTP, the WebSocket hashed on the client address. Tests talk to
 each replica directly (to pin "rendered on A, served by B") and through nginx.
 
@@ -83,15 +84,15 @@ def hexlit_replica(name: str, stack: str, redis_url: str, folder: Path) -> Itera
     """Start `hexlit run builtin:counter` with the Redis store; stop it by PID."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    # No STREAMLIT_/HEXLIT_ variables and a private HOME: only the flags configure it.
+    # No STREAMLIT_/HEXLIT_ variables but the secret, and a private HOME: the flags do the rest.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMLIT_", "HEXLIT_"))}
     env["HOME"] = str(folder)
+    env["STREAMLIT_SERVER_COOKIE_SECRET"] = COOKIE_SECRET
     command = [
         sys.executable, "-m", "hexlit.composition", "run", "builtin:counter",
         "--web", stack,
         "--server.address", "127.0.0.1",
         "--server.port", str(port),
-        "--server.cookieSecret", COOKIE_SECRET,
         "--server.disconnectedSessionTTL", RECONNECT_TTL,
         "--hexlit.store", "redis",
         "--hexlit.redis_url", redis_url,
@@ -166,7 +167,7 @@ def cluster(
 
 
 def login_secrets(provider: MockProvider, redirect_uri: str) -> str:
-    """`[auth]` with no `cookie_secret`: the shared `--server.cookieSecret` signs."""
+    """`[auth]` with no `cookie_secret`: the shared `server.cookieSecret` signs."""
     return (
         "[auth]\n"
         f'redirect_uri = "{redirect_uri}"\n'
