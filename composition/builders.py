@@ -24,6 +24,7 @@ from hexlit.ports.clock import Clock
 from hexlit.ports.components import FileTree
 from hexlit.ports.identity import AuthorizationRequest, Identity, IdentityProvider, ProviderConfig
 from hexlit.ports.media import MediaLibrary, MediaStore
+from hexlit.ports.metrics import MetricsEncoder
 from hexlit.ports.runtime import AppRuntime
 from hexlit.ports.sessions import SessionDirectory
 from hexlit.ports.snapshots import SessionSnapshots
@@ -115,6 +116,13 @@ def streamlit_frontend_root() -> Path:
     from hexlit.adapters.runtime.streamlit.frontend import frontend_root
 
     return frontend_root()
+
+
+def build_streamlit_metrics_encoder() -> MetricsEncoder:
+    """Streamlit's protobuf `MetricSet` for `/_stcore/metrics` (Streamlit runtime only)."""
+    from hexlit.adapters.runtime.streamlit.metrics_proto import ProtobufMetricsEncoder
+
+    return ProtobufMetricsEncoder()
 
 
 def build_uvicorn_server(app: Any, web: WebSettings, bind: BindSettings) -> Any:

@@ -23,6 +23,7 @@ from hexlit.composition.builders import (
     build_session_directory,
     build_snapshot_keeper,
     build_starlette_app,
+    build_streamlit_metrics_encoder,
     build_streamlit_runtime,
     build_tornado_app,
     build_tornado_server,
@@ -172,8 +173,17 @@ class Container(containers.DeclarativeContainer):
         base_path=web_settings.provided.base_path,
     )
 
+    metrics_encoder = providers.Selector(
+        runtime_kind_of_app,
+        builtin=providers.Object(None),
+        streamlit=providers.Singleton(build_streamlit_metrics_encoder),
+    )
     metrics = providers.Singleton(
-        MetricsService, source=runtime, sessions=sessions, traffic=traffic
+        MetricsService,
+        source=runtime,
+        sessions=sessions,
+        traffic=traffic,
+        encoder=metrics_encoder,
     )
 
     file_tree = providers.Singleton(FolderTree)

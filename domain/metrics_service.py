@@ -6,7 +6,20 @@ from collections.abc import Sequence
 
 from hexlit.domain.observation import Traffic
 from hexlit.domain.session_service import SessionService
-from hexlit.ports.metrics import MetricFamily, MetricsSource
+from hexlit.ports.metrics import MetricFamily, MetricsEncoder, MetricsSource
+
+PROTOBUF_MEDIA_TYPE = "application/x-protobuf"
+
+
+def wants_protobuf(accept: str | None) -> bool:
+    """Streamlit 1.67's rule: protobuf whenever `Accept` names `application/x-protobuf`.
+
+    Streamlit looks for the media type anywhere in the header and ignores q-values;
+    hexlit does the same (media types compare case-insensitively), so a client written
+    for Streamlit gets what it got there.
+    """
+    return accept is not None and PROTOBUF_MEDIA_TYPE in accept.lower()
+
 
 _COUNTERS = (
     ("sessions_opened", "Sessions opened (new or resumed)"),
@@ -36,11 +49,28 @@ class MetricsService:
     """Implements `Metrics` from the runtime's `MetricsSource` and the session core."""
 
     def __init__(
-        self, source: MetricsSource, sessions: SessionService, traffic: Traffic | None = None
+        self,
+        source: MetricsSource,
+        sessions: SessionService,
+        traffic: Traffic | None = None,
+        encoder: MetricsEncoder | None = None,
     ) -> None:
         self._source = source
         self._sessions = sessions
         self._traffic = traffic
+        self._encoder = encoder
+
+    def encoder_for(self, accept: str | None) -> MetricsEncoder | None:
+        """The protobuf encoder when the client asks for it and the runtime has one.
+
+        The protobuf schema is Streamlit's, so only the Streamlit runtime provides an
+        encoder. Without it (the built-in runtime) the answer is OpenMetrics text with its
+        own Content-Type: HTTP lets a server answer in another form than the one asked
+        (RFC 9110 §12.5.1), and every scraper reads text.
+        """
+        if self._encoder is not None and wants_protobuf(accept):
+            return self._encoder
+        return None
 
     async def collect(self, names: Sequence[str] | None) -> list[MetricFamily]:
         families = await self._source.metric_families(names)

@@ -30,9 +30,29 @@ class MetricsSource(Protocol):
         ...
 
 
+class MetricsEncoder(Protocol):
+    """Writes families in a binary form (Streamlit's protobuf `MetricSet`).
+
+    The core decides when a client gets it; an adapter that owns the wire schema writes it.
+    """
+
+    @property
+    def media_type(self) -> str:
+        """The `Content-Type` of what `encode` returns."""
+        ...
+
+    def encode(self, families: Sequence[MetricFamily]) -> bytes:
+        """`families` (their text samples) in this encoder's form."""
+        ...
+
+
 class Metrics(Protocol):
     """The inbound port behind `/_stcore/metrics`."""
 
     async def collect(self, names: Sequence[str] | None) -> list[MetricFamily]:
         """The runtime's families and hexlit's own, filtered by `names` (all when None)."""
+        ...
+
+    def encoder_for(self, accept: str | None) -> MetricsEncoder | None:
+        """The encoder the `Accept` header asks for; None means OpenMetrics text."""
         ...

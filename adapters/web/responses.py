@@ -23,7 +23,7 @@ from hexlit.ports.errors import (
 )
 from hexlit.ports.frontend import FileAnswer, Redirect
 from hexlit.ports.media import MediaAnswer
-from hexlit.ports.metrics import MetricFamily
+from hexlit.ports.metrics import MetricFamily, MetricsEncoder
 from hexlit.ports.runtime import Readiness
 from hexlit.ports.status import JsonValue
 from hexlit.ports.uploads import UploadCors
@@ -172,6 +172,16 @@ def metrics_text(families: Sequence[MetricFamily], allow_origin: str | None) -> 
     lines.append("# EOF\n")
     headers = (("Content-Type", OPENMETRICS), *_cors(allow_origin))
     return WebResponse(200, headers, "\n".join(lines).encode())
+
+
+def metrics(
+    families: Sequence[MetricFamily], encoder: MetricsEncoder | None, allow_origin: str | None
+) -> WebResponse:
+    """The metrics in the form the core chose: `encoder`'s, or OpenMetrics text (None)."""
+    if encoder is None:
+        return metrics_text(families, allow_origin)
+    headers = (("Content-Type", encoder.media_type), *_cors(allow_origin))
+    return WebResponse(200, headers, encoder.encode(families))
 
 
 def metrics_preflight(allow_origin: str | None) -> WebResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -154,3 +155,101 @@ def test_media_and_upload_bytes_are_counted(server: ServerUnderTest) -> None:
     upload_bytes = ("hexlit_upload_bytes_total", ())
     assert after[media_bytes] == before[media_bytes] + 100
     assert after[upload_bytes] == before[upload_bytes] + 700
+
+
+PROTOBUF = "application/x-protobuf"
+STREAMLIT_APP = """\
+import streamlit as st
+
+
+@st.cache_data
+def double(x: int) -> int:
+    return 2 * x
+
+
+st.write(double(21))
+"""
+
+
+def proto_values(
+    body: bytes,
+) -> tuple[dict[str, int], dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
+    """Streamlit's own `MetricSet` class reads the body: family types, and counter/gauge
+    points as (family, labels) -> value."""
+    from streamlit.proto.openmetrics_data_model_pb2 import MetricSet
+
+    metric_set = MetricSet()
+    metric_set.ParseFromString(body)
+    types, points = {}, {}
+    for family in metric_set.metric_families:
+        types[family.name] = family.type
+        for metric in family.metrics:
+            labels = tuple((label.name, label.value) for label in metric.labels)
+            (point,) = metric.metric_points
+            kind = point.WhichOneof("value")
+            if kind in ("counter_value", "gauge_value"):
+                value = getattr(point, kind)
+                number = value.WhichOneof("total" if kind == "counter_value" else "value")
+                points[(family.name, labels)] = float(getattr(value, number)) if number else 0.0
+            elif kind == "histogram_value":
+                points[(family.name + "_count", labels)] = float(point.histogram_value.count)
+    return types, points
+
+
+def test_a_streamlit_app_answers_protobuf_when_accept_asks_for_it(
+    make_server: Callable[..., ServerUnderTest], tmp_path: Path
+) -> None:
+    """As Streamlit 1.67: `Accept: application/x-protobuf` gives a `MetricSet` that
+    Streamlit's own proto class parses, holding the same families as the text form."""
+    from streamlit.proto.openmetrics_data_model_pb2 import COUNTER, GAUGE, HISTOGRAM
+
+    app = tmp_path / "app.py"
+    app.write_text(STREAMLIT_APP)
+    running = make_server(app=str(app))
+    httpx.get(running.url("/_stcore/health"), timeout=TIMEOUT)  # one request histogram
+    text = metrics(running)
+    assert text.headers["content-type"].startswith("application/openmetrics-text")
+    parsed = {f.name: f for f in text_string_to_metric_families(text.text)}
+    answer = httpx.get(
+        running.url("/_stcore/metrics"), headers={"Accept": PROTOBUF}, timeout=TIMEOUT
+    )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == PROTOBUF
+    types, points = proto_values(answer.content)
+    assert set(types) == set(parsed)
+    assert types["hexlit_frames_in"] == COUNTER
+    assert types["hexlit_open_connections"] == GAUGE
+    assert types["hexlit_http_request_duration_seconds"] == HISTOGRAM
+    assert points[("hexlit_sessions_opened", ())] == sample(
+        text.text, "hexlit_sessions_opened_total"
+    )
+    health = (("code", "200"), ("method", "GET"), ("route", "/_stcore/health"))
+    assert points[("hexlit_http_request_duration_seconds_count", health)] >= 1
+    assert any(name.startswith("session_") or name.startswith("cache_") for name in types)
+
+
+def test_protobuf_families_parameter_selects(
+    make_server: Callable[..., ServerUnderTest], tmp_path: Path
+) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(STREAMLIT_APP)
+    running = make_server(app=str(app))
+    answer = httpx.get(
+        running.url("/_stcore/metrics?families=hexlit_frames_in"),
+        headers={"Accept": f"text/plain;q=0.5, {PROTOBUF}"},
+        timeout=TIMEOUT,
+    )
+    types, points = proto_values(answer.content)
+    assert list(types) == ["hexlit_frames_in"]
+    assert points == {("hexlit_frames_in", ()): 0.0}
+
+
+def test_the_builtin_runtime_answers_text_to_a_protobuf_accept(server: ServerUnderTest) -> None:
+    """The protobuf schema is Streamlit's: without Streamlit the answer is OpenMetrics
+    text, with its own Content-Type (docs/streamlit-differences.md)."""
+    response = httpx.get(
+        server.url("/_stcore/metrics"), headers={"Accept": PROTOBUF}, timeout=TIMEOUT
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    assert {f.name for f in text_string_to_metric_families(response.text)} >= {"hexlit_frames_in"}

@@ -47,15 +47,18 @@ def host_config_endpoint(status: ServerStatus, cors: Cors) -> Endpoint:
 
 
 def metrics_endpoint(cors: Cors, metrics: Metrics) -> Endpoint:
-    """`/_stcore/metrics`: OpenMetrics text; `families` (repeatable) selects families."""
+    """`/_stcore/metrics`: OpenMetrics text, or protobuf when `Accept` asks for it (as
+    Streamlit 1.67); `families` (repeatable) selects families."""
 
     async def endpoint(request: Request) -> Response:
         allow = cors.cors_allow_origin(request.headers.get("origin"))
         if request.method == "OPTIONS":
             return to_response(responses.metrics_preflight(allow))
         names = request.query_params.getlist("families") or None
+        encoder = metrics.encoder_for(request.headers.get("accept"))
         families = await metrics.collect(names)
-        rendered = responses.metrics_text(families, allow)
-        return to_response(gzipped(rendered, request.headers.get("accept-encoding")))
+        rendered = responses.metrics(families, encoder, allow)
+        accept_encoding = request.headers.get("accept-encoding")
+        return to_response(gzipped(rendered, request.method, accept_encoding), request.method)
 
     return endpoint

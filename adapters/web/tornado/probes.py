@@ -55,7 +55,8 @@ class HostConfigHandler(WebResponseHandler):
 
 
 class MetricsHandler(WebResponseHandler):
-    """`/_stcore/metrics`: OpenMetrics text; `families` (repeatable) selects families."""
+    """`/_stcore/metrics`: OpenMetrics text, or protobuf when `Accept` asks for it (as
+    Streamlit 1.67); `families` (repeatable) selects families."""
 
     def initialize(self, cors: Cors, metrics: Metrics) -> None:  # type: ignore[override]
         super().initialize(cors)
@@ -63,9 +64,14 @@ class MetricsHandler(WebResponseHandler):
 
     async def get(self) -> None:
         names = self.get_query_arguments("families") or None
+        encoder = self._metrics.encoder_for(self.request.headers.get("Accept"))
         families = await self._metrics.collect(names)
-        rendered = responses.metrics_text(families, self.allow_origin())
-        self.write_response(gzipped(rendered, self.request.headers.get("Accept-Encoding")))
+        rendered = responses.metrics(families, encoder, self.allow_origin())
+        accept_encoding = self.request.headers.get("Accept-Encoding")
+        self.write_response(gzipped(rendered, self.request.method, accept_encoding))
+
+    async def head(self) -> None:
+        await self.get()
 
     def options(self) -> None:
         self.write_response(responses.metrics_preflight(self.allow_origin()))
