@@ -10,13 +10,17 @@ back from its snapshot (`hello <id> resumed=1 count=<N>`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.conformance.test_stream import TIMEOUT, XSRF_LIKE_TOKEN, closed_with, hello, stream
+from tests.support.redis import redis_server
 from tests.support.server import ServerUnderTest
 
 SECRET = "a secret every replica shares"
@@ -41,8 +45,6 @@ def counted(server: ServerUnderTest, ws: Any, times: int) -> None:
 
 def wait_for_snapshot(server: ServerUnderTest, at_least: int = 1) -> None:
     """Until the server's metrics say it wrote `at_least` snapshots (bounded)."""
-    import time
-
     deadline = time.monotonic() + SNAPSHOT_WAIT
     while time.monotonic() < deadline:
         text = httpx.get(server.url("/_stcore/metrics"), timeout=TIMEOUT).text
@@ -153,3 +155,91 @@ def test_snapshots_off_means_no_resume_elsewhere(
     with stream(second, offer(opened["id"])) as ws:
         assert hello(ws)["resumed"] == "0"
     assert not (tmp_path / "snapshots").exists()
+
+
+def test_a_redis_store_carries_sessions_between_servers(
+    make_server: Callable[..., ServerUnderTest], tmp_path: Path
+) -> None:
+    with redis_server() as redis:
+        options = {
+            **shared_options(tmp_path),
+            "hexlit.store": "redis",
+            "hexlit.redis_url": redis.url,
+        }
+        first, second = make_server(options), make_server(options)
+        with stream(first) as ws:
+            opened = hello(ws)
+            counted(first, ws, 2)
+            wait_for_snapshot(first)
+        with stream(second, offer(opened["id"])) as ws:
+            assert hello(ws) == {"id": opened["id"], "resumed": "1", "count": "2"}
+        for server in (first, second):  # its Redis client goes before the Redis does
+            server.call(server.container.sessions().stop())
+            server.call(server.container.redis_client().aclose())
+            server.stop()
+
+
+STREAMLIT_APP = """\
+import streamlit as st
+
+st.session_state.setdefault("runs", 0)
+st.session_state.runs += 1
+name = st.text_input("Name", key="name")
+st.markdown(f"runs={st.session_state.runs} name={name}")
+"""
+
+
+def forward_messages(ws: Any) -> Iterator[ForwardMsg]:
+    while True:
+        frame = ws.recv(timeout=TIMEOUT)
+        message = ForwardMsg()
+        message.ParseFromString(frame)
+        yield message
+
+
+def markdown_of(message: ForwardMsg) -> str | None:
+    if message.WhichOneof("type") != "delta" or message.delta.WhichOneof("type") != "new_element":
+        return None
+    element = message.delta.new_element
+    return element.markdown.body if element.WhichOneof("type") == "markdown" else None
+
+
+def rerun_frame(widget_id: str = "", value: str = "") -> bytes:
+    message = BackMsg()
+    message.rerun_script.query_string = ""
+    if widget_id:
+        widget = message.rerun_script.widget_states.widgets.add()
+        widget.id, widget.string_value = widget_id, value
+    return bytes(message.SerializeToString())
+
+
+def test_a_streamlit_session_comes_back_after_a_restart_without_a_rerun_from_the_browser(
+    make_server: Callable[..., ServerUnderTest], tmp_path: Path
+) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(STREAMLIT_APP)
+    options = shared_options(tmp_path / "store")
+    before = make_server(options, app=str(app))
+    with stream(before, ["streamlit", XSRF_LIKE_TOKEN]) as ws:
+        ws.send(rerun_frame())
+        text_input, session_id = "", ""
+        for message in forward_messages(ws):
+            if message.WhichOneof("type") == "new_session":
+                session_id = message.new_session.initialize.session_id
+            element = message.delta.new_element if message.HasField("delta") else None
+            if element is not None and element.WhichOneof("type") == "text_input":
+                text_input = element.text_input.id
+            if message.WhichOneof("type") == "script_finished":
+                break
+        wait_for_snapshot(before, at_least=1)  # so the next run needs a write of its own
+        ws.send(rerun_frame(text_input, "Ada"))
+        for message in forward_messages(ws):
+            if message.WhichOneof("type") == "script_finished":
+                break
+        wait_for_snapshot(before, at_least=2)
+    before.stop()
+    after = make_server(options, app=str(app))
+    with stream(after, offer(session_id)) as ws:
+        # the browser sends nothing: the server reruns the restored session by itself
+        shown = next(text for m in forward_messages(ws) if (text := markdown_of(m)) is not None)
+    assert shown == "runs=3 name=Ada"
