@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -50,6 +51,13 @@ current_session: ContextVar[str | None] = ContextVar("hexlit_session", default=N
 set when a session opens, in the connection's own task, so its log lines carry it."""
 
 FRONTEND_ROUTE: Final = "/{path}"
+LOGIN_ROUTE: Final = "/auth/login"
+CALLBACK_ROUTE: Final = "/oauth2callback"
+TRACE_COOKIE: Final = "_hexlit_trace"
+"""Carries a login's `traceparent` through the identity provider to the callback, which
+may land on another replica: the whole login is one trace. Trace and span ids only."""
+TRACE_COOKIE_SECONDS: Final = 600
+_TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH"})
 OTHER_METHOD: Final = "_OTHER"
 """OpenTelemetry's name for a method outside the known set (keeps labels bounded)."""
@@ -258,6 +266,9 @@ class NoTracer:
     def current_ids(self) -> tuple[str, str] | None:
         return None
 
+    def traceparent(self, span: Span) -> str | None:
+        return None
+
 
 # -- HTTP requests ---------------------------------------------------------------------
 
@@ -277,6 +288,8 @@ class HttpTelemetry:
         span: Span = NO_SPAN
         if self._tracer.enabled:
             parent = header("traceparent")
+            if not parent and route == CALLBACK_ROUTE:
+                parent = _trace_cookie(header("cookie"))
             carrier = {"traceparent": parent} if parent else None
             if carrier is not None and (state := header("tracestate")):
                 carrier["tracestate"] = state
@@ -291,6 +304,16 @@ class HttpTelemetry:
                 carrier=carrier,
             )
         return _Exchange(self, route, method, span, self._clock.monotonic())
+
+    def _response_headers(self, exchange: _Exchange) -> tuple[tuple[str, str], ...]:
+        if exchange.route != LOGIN_ROUTE:
+            return ()
+        traceparent = self._tracer.traceparent(exchange.span)
+        if traceparent is None:
+            return ()
+        path = f"{self._base_path}{CALLBACK_ROUTE}"
+        cookie = f"{TRACE_COOKIE}={traceparent}; Path={path}; Max-Age={TRACE_COOKIE_SECONDS}"
+        return (("Set-Cookie", f"{cookie}; HttpOnly; SameSite=Lax"),)
 
     def _finished(self, exchange: _Exchange, status: int) -> None:
         elapsed = self._clock.monotonic() - exchange.started
@@ -321,6 +344,18 @@ class _Exchange:
         if not self._done:
             self._done = True
             self._owner._finished(self, status)
+
+    def response_headers(self) -> tuple[tuple[str, str], ...]:
+        return self._owner._response_headers(self)
+
+
+def _trace_cookie(cookie_header: str | None) -> str | None:
+    """The login's `traceparent` from the trace cookie, if well formed."""
+    for part in (cookie_header or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == TRACE_COOKIE and _TRACEPARENT.fullmatch(value):
+            return value
+    return None
 
 
 # -- sessions and script runs ----------------------------------------------------------

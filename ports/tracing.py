@@ -72,6 +72,10 @@ class Tracer(Protocol):
         """(trace id, span id) of the current span in hex, or None (for log lines)."""
         ...
 
+    def traceparent(self, span: Span) -> str | None:
+        """`span` as a W3C `traceparent` value, to continue its trace elsewhere."""
+        ...
+
 
 class Exchange(Protocol):
     """One HTTP request, as observed: its span and timing."""
@@ -82,6 +86,10 @@ class Exchange(Protocol):
 
     def finish(self, status: int) -> None:
         """The response status was sent (or 101 for a WebSocket upgrade). Idempotent."""
+        ...
+
+    def response_headers(self) -> tuple[tuple[str, str], ...]:
+        """Headers to add to the response (the login's trace cookie), usually none."""
         ...
 
 

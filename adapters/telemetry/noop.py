@@ -49,3 +49,6 @@ class NoopTracer:
 
     def current_ids(self) -> tuple[str, str] | None:
         return None
+
+    def traceparent(self, span: Span) -> str | None:
+        return None

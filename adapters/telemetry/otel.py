@@ -87,6 +87,14 @@ class OtelTracer:
             return None
         return (f"{found.trace_id:032x}", f"{found.span_id:016x}")
 
+    def traceparent(self, span: Span) -> str | None:
+        if not isinstance(span, OtelSpan):
+            return None
+        found = span.span.get_span_context()
+        if not found.is_valid:
+            return None
+        return f"00-{found.trace_id:032x}-{found.span_id:016x}-{found.trace_flags:02x}"
+
     def shutdown(self) -> None:
         """Flush the spans still buffered (at exit)."""
         shutdown = getattr(self._provider, "shutdown", None)

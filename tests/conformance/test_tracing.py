@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from websockets.sync.client import connect
 
 from hexlit.adapters.telemetry.otel import OtelTracer
+from hexlit.domain.provider_token import encode_provider_token
 from tests.conformance.test_auth import SECRET, login
 from tests.support.files import live_session, multipart
 from tests.support.net import free_port
@@ -239,3 +241,36 @@ def test_the_oidc_callback_spans_its_exchange_with_the_provider(stack: str, tmp_
         for value in (span.attributes or {}).values():
             assert SECRET not in str(value)
             assert "code=" not in str(value)
+
+
+def test_a_login_started_on_one_replica_and_finished_on_another_is_one_trace(
+    stack: str, tmp_path: Path
+) -> None:
+    """Replicas A and B share the secrets; the IdP sends the browser back to B."""
+    port_a, port_b = free_port(), free_port()
+    with oidc_provider() as provider:
+        (tmp_path / ".streamlit").mkdir()
+        secrets = auth_secrets(provider, SECRET, "hexlit-tests").replace("{port}", str(port_a))
+        (tmp_path / ".streamlit" / "secrets.toml").write_text(secrets)
+        replica_a = TracedServer(stack, {"server.port": port_a}, workdir=tmp_path)
+        replica_b = TracedServer(stack, {"server.port": port_b}, workdir=tmp_path)
+        replica_a.server.start()
+        replica_b.server.start()
+        try:
+            with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as browser:
+                token = encode_provider_token("default", SECRET, int(time.time()))
+                start = browser.get(replica_a.server.url(f"/auth/login?provider={token}"))
+                assert start.status_code == 302
+                callback = provider.authorize(start.headers["location"], sub="bob", email="b@c.d")
+                on_b = callback.replace(f":{port_a}/", f":{port_b}/")
+                assert browser.get(on_b).status_code == 302
+            spans_a = replica_a.wait_for("GET /auth/login")
+            spans_b = replica_b.wait_for("GET /oauth2callback")
+        finally:
+            replica_a.server.stop()
+            replica_b.server.stop()
+    (login,) = [span for span in spans_a if span.name == "GET /auth/login"]
+    (finished,) = [span for span in spans_b if span.name == "GET /oauth2callback"]
+    assert finished.context.trace_id == login.context.trace_id
+    assert finished.parent is not None
+    assert finished.parent.span_id == login.context.span_id

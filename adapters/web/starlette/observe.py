@@ -39,6 +39,9 @@ class ObserveRequests:
             kind = message["type"]
             if kind in ("http.response.start", "websocket.http.response.start"):
                 status = message["status"]
+                if added := exchange.response_headers():
+                    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in added]
+                    message = {**message, "headers": [*message.get("headers", ()), *extra]}
                 if kind == "websocket.http.response.start":
                     exchange.finish(status)
             elif kind == "websocket.accept":

@@ -35,7 +35,11 @@ def observe(
             with exchange.active():
                 return execute()
 
-        return contextvars.copy_context().run(run)
+        prepared = contextvars.copy_context().run(run)
+        # The handler exists now, and its task has not run yet.
+        for name, value in exchange.response_headers():
+            delegate.handler.add_header(name, value)
+        return prepared
 
     delegate.execute = observed_execute  # type: ignore[method-assign]
     return delegate
