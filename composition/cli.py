@@ -154,11 +154,18 @@ def build_cli(with_streamlit_options: bool = True) -> click.Group:
     return cli
 
 
-def run(target: str, script_args: Sequence[str], flags: Mapping[str, Any]) -> int:
-    """`hexlit run`: load the configuration, then serve until a stop signal."""
+def run(
+    target: str, script_args: Sequence[str], flags: Mapping[str, Any], worker: Any = None
+) -> int:
+    """`hexlit run`: load the configuration, then serve until a stop signal.
+
+    With `hexlit.workers` above 1 this process supervises the workers instead; a worker
+    (`worker`: its `WorkerSpec`) runs this too, and serves (composition/workers.py).
+    """
     from hexlit.composition.container import build_container
     from hexlit.composition.serve import serve
     from hexlit.composition.speedups import event_loop_factory
+    from hexlit.composition.workers import run_worker, supervise, worker_count
 
     try:
         app = resolve_target(target)
@@ -168,10 +175,15 @@ def run(target: str, script_args: Sequence[str], flags: Mapping[str, Any]) -> in
         click.echo(f"hexlit: {error}", err=True)
         return 2
     configure_logging(str(config["logger.level"]), str(config["hexlit.logFormat"]))
-    for warning in config.warnings:
+    for warning in config.warnings if worker is None else ():
         log.warning("%s", warning)
     try:
+        workers = worker_count(config["hexlit.workers"])
+        if workers > 1 and worker is None:
+            return supervise(config, app, script_args, dict(flags), workers)
         container = build_container(config, app, tuple(script_args))
+        if worker is not None:
+            return run_worker(container, worker)
         loop_factory = event_loop_factory(str(container.config.hexlit.loop()))
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             return runner.run(serve(container, port_explicit="server.port" in config.explicit))

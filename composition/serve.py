@@ -107,17 +107,23 @@ def network_ipv4() -> str | None:
     return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
-async def serve(container: Container, port_explicit: bool) -> int:
+async def serve(container: Container, port_explicit: bool, worker: bool = False) -> int:
     """Serve until a stop signal; returns the process exit code.
 
     The signals are taken from the first moment: one that comes while the server starts
     lets the start finish (it is bounded), then stops it in the same order as ever.
+
+    worker: one of several workers (composition/workers.py): the supervisor prints the
+    banner, and a stop drains the sessions first, so their snapshots hand them on.
     """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     server = await start_server(container, port_explicit)
+    if worker:
+        await stop.wait()
+        return await stop_server(container, server, drain=True)
     bind: BindSettings = container.bind()
     urls = display_urls(
         bind, server.port, container.web_settings().base_path, container.config.explicit()
@@ -134,8 +140,16 @@ async def serve(container: Container, port_explicit: bool) -> int:
 
     await stop.wait()
     print("  Stopping...", flush=True)
+    return await stop_server(container, server)
+
+
+async def stop_server(container: Container, server: Any, drain: bool = False) -> int:
+    """Stop in a fixed order, bounded by SHUTDOWN_TIMEOUT; `drain` first hands every
+    session on (snapshot, close with 1012) before the sessions stop."""
     try:
         async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+            if drain:
+                await container.sessions().drain()
             await container.sessions().stop()
             await server.stop()
             await release_stores(container)

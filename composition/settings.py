@@ -109,6 +109,10 @@ OPTIONS: Final[dict[str, Option]] = {
     "hexlit.snapshotMaxBytes": Option(
         int, 1024 * 1024, low=1, help="The largest session snapshot kept, in bytes."
     ),
+    # Worker processes on one host (composition/workers.py, ADR 0015): 2, 4, or auto.
+    "hexlit.workers": Option(
+        (int, str), 1, low=1, help="Worker processes: a number, or auto (one per usable core)."
+    ),
     # Connection timeouts, the same on both stacks (docs/configuration.md).
     "hexlit.headerTimeoutSeconds": Option(
         float, 10.0, low=0, help="Seconds a client may take to send request headers."
@@ -168,6 +172,7 @@ KIND_NAMES: Final[dict[Any, str]] = {
     str: "a string",
     list: "a list of strings",
     dict: "a table (or a JSON object)",
+    (int, str): "an integer or a word",
 }
 CLICK_TYPES: Final[dict[type, click.ParamType[Any]]] = {
     bool: click.BOOL,
@@ -444,6 +449,13 @@ def _checked(key: str, option: Option, value: Any, source: str) -> Any:
 def _convert(kind: Any, value: Any) -> Any:
     if value is None:
         return None
+    if isinstance(kind, tuple):  # the first kind that takes the value: 2, "2" or "auto"
+        for each in kind:
+            try:
+                return _convert(each, value)
+            except (ValueError, TypeError, click.BadParameter):
+                continue
+        raise TypeError(value)
     if kind in (bool, int, float) and isinstance(value, str):
         return CLICK_TYPES[kind].convert(value, None, None)
     if kind is bool:

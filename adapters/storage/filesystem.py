@@ -3,6 +3,11 @@
 Each process writes under its own subfolder `<root>/<pid>-<random>/`; on start, the
 subfolders of processes that are no longer running are removed, so a crash leaves
 nothing behind for longer than the next start. Blocking file calls run in threads.
+
+Worker processes (`hexlit.workers`) share one such folder, made by their supervisor
+(whose pid names it) and given to each store as `shared_folder`: a worker never sweeps
+it nor removes it at its stop, since its siblings still serve from it. The supervisor
+removes it when the last worker is gone.
 """
 
 from __future__ import annotations
@@ -54,8 +59,9 @@ def _safe_name(*parts: str) -> str:
 class FolderMediaStore:
     """Implements `MediaStore` with one data file and one metadata file per media id."""
 
-    def __init__(self, root: Path) -> None:
-        self._folder = process_folder(root / "media")
+    def __init__(self, root: Path, shared_folder: Path | None = None) -> None:
+        self._owned = shared_folder is None
+        self._folder = shared_folder or process_folder(root / "media")
 
     async def put(self, info: MediaInfo, data: bytes) -> None:
         await asyncio.to_thread(self._put, info, data)
@@ -116,8 +122,9 @@ class FolderMediaStore:
                 await asyncio.to_thread(base.with_suffix(suffix).unlink)
 
     def close(self) -> None:
-        """Remove this process's folder (on a clean shutdown)."""
-        shutil.rmtree(self._folder, ignore_errors=True)
+        """Remove this process's folder (on a clean shutdown); a shared folder stays."""
+        if self._owned:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
 
 class _FolderWriter:
@@ -159,8 +166,9 @@ class _FolderWriter:
 class FolderUploadStore:
     """Implements `UploadStore`: a subfolder per session, a data and a metadata file each."""
 
-    def __init__(self, root: Path) -> None:
-        self._folder = process_folder(root / "uploads")
+    def __init__(self, root: Path, shared_folder: Path | None = None) -> None:
+        self._owned = shared_folder is None
+        self._folder = shared_folder or process_folder(root / "uploads")
 
     def _session(self, session_id: str) -> Path:
         return self._folder / _safe_name(session_id)
@@ -193,5 +201,6 @@ class FolderUploadStore:
         await asyncio.to_thread(shutil.rmtree, self._session(session_id), True)
 
     def close(self) -> None:
-        """Remove this process's folder (on a clean shutdown)."""
-        shutil.rmtree(self._folder, ignore_errors=True)
+        """Remove this process's folder (on a clean shutdown); a shared folder stays."""
+        if self._owned:
+            shutil.rmtree(self._folder, ignore_errors=True)

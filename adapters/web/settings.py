@@ -47,3 +47,6 @@ class BindSettings:
     tls_cert: str | None = None
     """PEM certificate file (`server.sslCertFile`); serve HTTPS when set, with `tls_key`."""
     tls_key: str | None = None
+    inherited_fd: int | None = None
+    """A listening socket a supervisor bound and handed down (`hexlit.workers`): served
+    as it is, the address fields then only describe it."""

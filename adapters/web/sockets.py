@@ -19,11 +19,24 @@ def bind_socket(bind: BindSettings) -> socket.socket:
     Raises OSError (for example EADDRINUSE) when the address cannot be bound; its message
     names the address and port ("Address already in use: 127.0.0.1:8501").
     """
+    if bind.inherited_fd is not None:
+        return inherited_socket(bind.inherited_fd)
     try:
         return _listen(bind)
     except OSError as error:
         where = bind.unix_socket or f"{bind.host or '*'}:{bind.port}"
         raise OSError(error.errno, f"{error.strerror or error}: {where}") from error
+
+
+def inherited_socket(fd: int) -> socket.socket:
+    """The listening socket behind `fd`, bound by a parent process (TCP or Unix alike).
+
+    Every worker accepts on the same socket, so the kernel hands each new connection to
+    one of the workers waiting in accept (ADR 0015).
+    """
+    sock = socket.socket(fileno=fd)
+    sock.setblocking(False)
+    return sock
 
 
 def _listen(bind: BindSettings) -> socket.socket:

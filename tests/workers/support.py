@@ -1,0 +1,194 @@
+"""A real `hexlit run --hexlit.workers 2` for tests, and which worker holds a connection.
+
+The kernel decides which worker accepts a connection. A test that must reach a given
+worker opens connections until one lands there: the server side of a loopback TCP
+connection is found in `/proc/net/tcp` (by the client's port), and its socket inode in
+the worker's `/proc/<pid>/fd`. Nothing in hexlit is exposed for this. Every wait is
+bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+START_WAIT = 60.0
+EXIT_WAIT = 30.0
+TIMEOUT = 10.0
+ATTEMPTS = 200
+
+
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return sorted(found)
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class Workers:
+    """`with Workers(stack, tmp_path) as hexlit:` a supervisor with two workers on a
+    loopback port (or `unix=path`), sharing a store folder under `tmp_path`."""
+
+    def __init__(self, stack: str, folder: Path, count: int = 2, unix: Path | None = None) -> None:
+        self.folder = folder
+        self.count = count
+        self.unix = unix
+        self.port = 0 if unix else _free_port()
+        address = f"unix://{unix}" if unix else "127.0.0.1"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMLIT_", "HEXLIT_"))}
+        self.log = (folder / "hexlit.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hexlit.composition", "run", "builtin:counter",
+             "--web", stack, "--hexlit.workers", str(count),
+             "--server.address", address, "--server.port", str(self.port),
+             "--hexlit.storeDir", str(folder / "store")],
+            cwd=folder, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def __enter__(self) -> Workers:
+        self.wait_for_workers()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()  # the workers follow (PR_SET_PDEATHSIG)
+        self.process.wait(EXIT_WAIT)
+        self.log.close()
+
+    def output(self) -> str:
+        if not self.log.closed:
+            self.log.flush()
+        return (self.folder / "hexlit.log").read_text(errors="replace")
+
+    def workers(self) -> list[int]:
+        return children_of(self.process.pid)
+
+    def wait_for_workers(self) -> list[int]:
+        """Until `count` workers run and each has answered a request (bounded)."""
+        deadline = time.monotonic() + START_WAIT
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output()
+            pids = self.workers()
+            if len(pids) == self.count and all(self._answers(pid) for pid in pids):
+                return pids
+            time.sleep(0.05)
+        raise AssertionError(f"{self.count} workers not serving in {START_WAIT} s\n{self.output()}")
+
+    def _answers(self, pid: int) -> bool:
+        if self.unix is not None:
+            transport = httpx.HTTPTransport(uds=str(self.unix))
+            with contextlib.suppress(httpx.TransportError), httpx.Client(transport=transport) as c:
+                return c.get("http://x/_stcore/health", timeout=TIMEOUT).status_code == 200
+            return False
+        try:
+            sock = self.connection_to(pid, attempts=ATTEMPTS)
+        except (AssertionError, OSError):
+            return False
+        with sock:
+            return http_status(sock, "GET", "/_stcore/health") == 200
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def connection_to(self, pid: int, attempts: int = ATTEMPTS) -> socket.socket:
+        """A TCP connection that worker `pid` accepted (opens others until one is)."""
+        for _ in range(attempts):
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT)
+            holder = self._holder(sock)
+            if holder == pid:
+                return sock
+            sock.close()
+        raise AssertionError(f"no connection reached worker {pid} in {attempts} tries")
+
+    def _holder(self, sock: socket.socket) -> int | None:
+        """The worker that accepted `sock` (None if none has within TIMEOUT)."""
+        client_port = sock.getsockname()[1]
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            inode = _server_side_inode(self.port, client_port)
+            if inode is not None:
+                link = f"socket:[{inode}]"
+                for pid in self.workers():
+                    with contextlib.suppress(OSError):
+                        for fd in os.listdir(f"/proc/{pid}/fd"):
+                            with contextlib.suppress(OSError):
+                                if os.readlink(f"/proc/{pid}/fd/{fd}") == link:
+                                    return pid
+            time.sleep(0.005)
+        return None
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        os.kill(self.process.pid, signum)
+        return self.process.wait(EXIT_WAIT)
+
+
+def _server_side_inode(server_port: int, client_port: int) -> int | None:
+    """The inode of the accepted socket of the loopback connection from `client_port`."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local, remote, inode = fields[1], fields[2], int(fields[9])
+                if (
+                    int(local.rsplit(":", 1)[1], 16) == server_port
+                    and int(remote.rsplit(":", 1)[1], 16) == client_port
+                    and inode
+                ):
+                    return inode
+    return None
+
+
+def http_request(
+    sock: socket.socket, method: str, path: str, body: bytes = b"", **headers: str
+) -> tuple[int, bytes]:
+    """Send one request on `sock` (Connection: close) and read the whole answer."""
+    head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+    head += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
+    if body or method in ("PUT", "POST"):
+        head.append(f"Content-Length: {len(body)}")
+    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    _, _, payload = rest.partition(b"\r\n\r\n")
+    return int(status_line.split()[1]), payload
+
+
+def http_status(sock: socket.socket, method: str, path: str) -> int:
+    return http_request(sock, method, path)[0]
+
+
+def xsrf_cookie(url: str) -> str:
+    return httpx.get(url, timeout=TIMEOUT).cookies.get("_streamlit_xsrf") or ""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

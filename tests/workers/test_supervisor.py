@@ -1,0 +1,173 @@
+"""`hexlit run builtin:counter --hexlit.workers 2`, a real supervisor and two workers, on
+both stacks, with no Redis: what one worker holds, the other serves.
+
+A session opened on one worker takes an upload PUT and serves media through the other,
+and a reconnect landing on the other worker resumes it (the snapshot handoff), also
+after kill -9 of the worker that held it. The supervisor replaces a killed worker,
+SIGTERM stops everything with exit 0, and no process is left behind (/proc).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from tests.support.files import BOUNDARY, multipart
+from tests.workers.support import (
+    EXIT_WAIT,
+    TIMEOUT,
+    Workers,
+    alive,
+    children_of,
+    http_request,
+)
+
+STACKS = ["starlette", "tornado"]
+WAIT = 15.0
+
+
+def open_session(
+    hexlit: Workers, pid: int, xsrf: str, resume: str | None = None
+) -> ClientConnection:
+    """A WebSocket to the built-in counter that worker `pid` accepted."""
+    offered = ["streamlit", xsrf, *([resume] if resume else [])]
+    return connect(
+        f"ws://127.0.0.1:{hexlit.port}/_stcore/stream",
+        sock=hexlit.connection_to(pid),
+        subprotocols=offered,  # type: ignore[arg-type]
+        open_timeout=TIMEOUT,
+        close_timeout=TIMEOUT,
+    )
+
+
+def say(ws: ClientConnection, text: str) -> str:
+    ws.send(text.encode())
+    reply = ws.recv(timeout=TIMEOUT)
+    assert isinstance(reply, bytes)
+    return reply.decode()
+
+
+def hello(ws: ClientConnection) -> tuple[str, str, str]:
+    """(session id, resumed, count) from the counter's greeting."""
+    greeting = ws.recv(timeout=TIMEOUT)
+    assert isinstance(greeting, bytes)
+    _, session_id, resumed, count = greeting.decode().split()
+    return session_id, resumed.split("=")[1], count.split("=")[1]
+
+
+def wait_for_snapshot(store: Path, session_id: str, newer_than: int = 0) -> int:
+    """Until the session's snapshot on disk is newer than generation `newer_than`
+    (a completed run is written within 500 ms); its generation."""
+    path = store / "snapshots" / (session_id.encode().hex() + ".snap")
+    deadline = time.monotonic() + WAIT
+    while True:
+        if path.exists():
+            generation = int.from_bytes(path.read_bytes()[:8], "big")
+            if generation > newer_than:
+                return generation
+        assert time.monotonic() < deadline, f"no new snapshot of {session_id} in {WAIT} s"
+        time.sleep(0.02)
+
+
+def wait_for_replacement(hexlit: Workers, gone: int) -> list[int]:
+    deadline = time.monotonic() + WAIT + 5
+    while True:
+        pids = hexlit.workers()
+        if gone not in pids and len(pids) == hexlit.count:
+            return hexlit.wait_for_workers()
+        assert time.monotonic() < deadline, f"worker {gone} not replaced\n{hexlit.output()}"
+        time.sleep(0.05)
+
+
+def assert_all_gone(pids: set[int], supervisor: int) -> None:
+    """No worker ever started, nor the supervisor, runs any more."""
+    assert children_of(supervisor) == []
+    assert sorted(pid for pid in pids | {supervisor} if alive(pid)) == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_two_workers_serve_one_app_as_one(stack: str, tmp_path: Path) -> None:
+    with Workers(stack, tmp_path) as hexlit:
+        first, second = hexlit.workers()
+        seen = {first, second}
+        with hexlit.connection_to(first) as sock:
+            status, _ = http_request(sock, "GET", "/_stcore/health")
+        xsrf = httpx.get(hexlit.url("/_stcore/health"), timeout=TIMEOUT).cookies["_streamlit_xsrf"]
+
+        with open_session(hexlit, first, xsrf) as ws:
+            session_id, resumed, count = hello(ws)
+            assert (resumed, count) == ("0", "0")
+            assert [say(ws, "inc") for _ in range(3)][-1] == "count 3"
+            # media registered by the first worker, read through the second
+            media_url = say(ws, "media media 70000 video/mp4").split()[1]
+            with hexlit.connection_to(second) as sock:
+                status, body = http_request(sock, "GET", media_url)
+            assert (status, len(body)) == (200, 70000)
+            # an upload PUT through the second worker for the first worker's session
+            _, file_id, upload_url = say(ws, "upload-urls 1").split()
+            data = os.urandom(50_000)
+            with hexlit.connection_to(second) as sock:
+                status, _ = http_request(
+                    sock, "PUT", upload_url, multipart(("a.bin", data, "application/x-test")),
+                    Content_Type=f"multipart/form-data; boundary={BOUNDARY}",
+                    X_Xsrftoken=xsrf, Cookie=f"_streamlit_xsrf={xsrf}",
+                )  # fmt: skip
+            assert status == 204
+            digest = hashlib.sha256(data).hexdigest()
+            assert say(ws, f"files {file_id}") == f"file a.bin 50000 {digest}"
+        generation = wait_for_snapshot(tmp_path / "store", session_id)
+
+        # a reconnect that lands on the other worker resumes the session
+        with open_session(hexlit, second, xsrf, resume=session_id) as ws:
+            assert hello(ws) == (session_id, "1", "3")
+            taken_over = wait_for_snapshot(tmp_path / "store", session_id, generation)
+            assert say(ws, "inc") == "count 4"
+        wait_for_snapshot(tmp_path / "store", session_id, taken_over)
+
+        # kill -9 of the worker that held it: the supervisor replaces it, and the
+        # session resumes on a worker that is left
+        os.kill(second, signal.SIGKILL)
+        workers = wait_for_replacement(hexlit, second)
+        seen.update(workers)
+        assert f"(pid {second}) was killed by SIGKILL" in hexlit.output()
+        for pid in workers:
+            with open_session(hexlit, pid, xsrf, resume=session_id) as ws:
+                resumed_id, resumed, count = hello(ws)
+                assert (resumed_id, resumed) == (session_id, "1")
+                assert int(count) >= 4
+
+        assert hexlit.stop(signal.SIGTERM) == 0
+        assert_all_gone(seen, hexlit.process.pid)
+    assert "Traceback" not in hexlit.output()
+    assert list((tmp_path / "store" / "media").iterdir()) == []  # the shared folder went
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_unix_socket_is_shared_and_sigterm_exits_0(stack: str, tmp_path: Path) -> None:
+    path = tmp_path / "hexlit.sock"
+    with Workers(stack, tmp_path, unix=path) as hexlit:
+        workers = set(hexlit.workers())
+        transport = httpx.HTTPTransport(uds=str(path))
+        with httpx.Client(transport=transport, timeout=TIMEOUT) as client:
+            statuses = {client.get("http://x/_stcore/health").status_code for _ in range(20)}
+        assert statuses == {200}
+        assert hexlit.stop(signal.SIGTERM) == 0
+        assert_all_gone(workers, hexlit.process.pid)
+
+
+def test_killing_the_supervisor_leaves_no_worker(tmp_path: Path) -> None:
+    with Workers("starlette", tmp_path) as hexlit:
+        workers = set(hexlit.workers())
+        os.kill(hexlit.process.pid, signal.SIGKILL)
+        hexlit.process.wait(EXIT_WAIT)
+        deadline = time.monotonic() + WAIT
+        while any(alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, "a worker outlived its supervisor"
+            time.sleep(0.05)
