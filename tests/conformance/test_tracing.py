@@ -40,12 +40,16 @@ class TracedServer:
     """A server of `stack` whose spans land in memory."""
 
     def __init__(
-        self, stack: str, options: dict[str, object] | None = None, workdir: Path | None = None
+        self,
+        stack: str,
+        options: dict[str, object] | None = None,
+        workdir: Path | None = None,
+        app: str = "builtin:counter",
     ) -> None:
         self.exporter = InMemorySpanExporter()
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        self.server = ServerUnderTest(stack, options, workdir=workdir)
+        self.server = ServerUnderTest(stack, options, app, workdir=workdir)
         self.server.container.tracer.override(providers.Object(OtelTracer(provider)))
 
     def spans(self) -> tuple[ReadableSpan, ...]:
@@ -274,3 +278,41 @@ def test_a_login_started_on_one_replica_and_finished_on_another_is_one_trace(
     assert finished.context.trace_id == login.context.trace_id
     assert finished.parent is not None
     assert finished.parent.span_id == login.context.span_id
+
+
+STREAMLIT_APP = """
+import streamlit as st
+
+st.markdown("traced")
+"""
+
+
+def test_a_streamlit_rerun_is_one_script_run_span_until_script_finished(
+    stack: str, tmp_path: Path
+) -> None:
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    app = tmp_path / "app.py"
+    app.write_text(STREAMLIT_APP)
+    traced = TracedServer(stack, app=str(app))
+    traced.server.start()
+    try:
+        rerun = BackMsg()
+        rerun.rerun_script.query_string = ""
+        with connect(
+            traced.server.ws_url(),
+            subprotocols=["streamlit", "xsrf-like-token"],  # type: ignore[list-item]
+            open_timeout=TIMEOUT,
+        ) as ws:
+            ws.send(rerun.SerializeToString())
+            message = ForwardMsg()
+            while message.WhichOneof("type") != "script_finished":
+                message = ForwardMsg()
+                message.ParseFromString(ws.recv(timeout=TIMEOUT))
+            (run,) = [s for s in traced.wait_for("script run") if s.name == "script run"]
+        spans = traced.wait_for("websocket session")
+    finally:
+        traced.server.stop()
+    assert tree(spans) == EXPECTED_RERUN_TREE
+    assert run.end_time is not None
