@@ -165,7 +165,15 @@ def _server_side_inode(server_port: int, client_port: int) -> int | None:
 def http_request(
     sock: socket.socket, method: str, path: str, body: bytes = b"", **headers: str
 ) -> tuple[int, bytes]:
-    """Send one request on `sock` (Connection: close) and read the whole answer."""
+    """Send one request on `sock` (Connection: close); its status and body."""
+    status, _, payload = http_exchange(sock, method, path, body, **headers)
+    return status, payload
+
+
+def http_exchange(
+    sock: socket.socket, method: str, path: str, body: bytes = b"", **headers: str
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Send one request on `sock` (Connection: close); status, headers and body."""
     head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
     head += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
     if body or method in ("PUT", "POST"):
@@ -174,9 +182,11 @@ def http_request(
     answer = b""
     while chunk := sock.recv(65536):
         answer += chunk
-    status_line, _, rest = answer.partition(b"\r\n")
-    _, _, payload = rest.partition(b"\r\n\r\n")
-    return int(status_line.split()[1]), payload
+    head_bytes, _, payload = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head_bytes.decode("latin-1").split("\r\n")
+    fields = [(name.strip().lower(), value.strip()) for name, _, value in
+              (line.partition(":") for line in lines)]  # fmt: skip
+    return int(status_line.split()[1]), fields, payload
 
 
 def http_status(sock: socket.socket, method: str, path: str) -> int:
