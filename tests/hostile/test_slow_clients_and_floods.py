@@ -9,7 +9,6 @@ a flood is either served in order or ended with 1013.
 from __future__ import annotations
 
 import contextlib
-import logging
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -18,6 +17,7 @@ import pytest
 
 from tests.hostile.wire import (
     FrameReader,
+    errors_logged,
     exchange,
     get,
     open_raw_websocket,
@@ -82,9 +82,7 @@ def stall_and_check(server: ServerUnderTest) -> None:
 
 
 def test_closing_a_stalled_reader_logs_no_error(
-    make_server: Callable[..., ServerUnderTest],
-    caplog: pytest.LogCaptureFixture,
-    request: pytest.FixtureRequest,
+    make_server: Callable[..., ServerUnderTest], request: pytest.FixtureRequest
 ) -> None:
     """An attacker must not be able to write tracebacks into the log at will."""
     server = make_server({"hexlit.queueMaxBytes": MIB})
@@ -97,10 +95,9 @@ def test_closing_a_stalled_reader_logs_no_error(
                 "BaseIOStream.write ... CancelledError' at ERROR for every slow client",
             )
         )
-    caplog.set_level(logging.WARNING)
-    stall_and_check(server)
-    errors = [r.getMessage()[:80] for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors == []
+    with errors_logged() as errors:
+        stall_and_check(server)
+    assert [record.getMessage()[:80] for record in errors] == []
 
 
 def test_a_flood_of_small_messages_is_served_in_order_or_closed(server: ServerUnderTest) -> None:

@@ -8,7 +8,9 @@ time counts as a hang (`Reply.hung`).
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from tests.support.files import BOUNDARY, LiveSession
@@ -237,3 +239,28 @@ def open_raw_websocket(port: int, path: str, rcvbuf: int = 0) -> tuple[socket.so
     except BaseException:
         sock.close()
         raise
+
+
+ERROR_LOGGERS = ("", "asyncio", "uvicorn", "uvicorn.error", "tornado", "hexlit")
+"""Where a traceback could be written: the root and the loggers that may not propagate."""
+
+
+@contextlib.contextmanager
+def errors_logged() -> Iterator[list[logging.LogRecord]]:
+    """Collect every ERROR record logged while the block runs (on the server's threads
+    too), whether or not the logger propagates to the root."""
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Collect(logging.ERROR)
+    loggers = [logging.getLogger(name) for name in ERROR_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
