@@ -106,7 +106,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         session = getattr(record, "session", "")
-        return scrub(f"{line} [session {session}]" if session else line)
+        shown = session and session not in line  # hexlit's own lines name it already
+        return scrub(f"{line} [session {session}]" if shown else line)
 
 
 class JsonFormatter(logging.Formatter):

@@ -25,6 +25,7 @@ import pytest
 from websockets.sync.client import connect
 
 from hexlit.composition.logs import Context, JsonFormatter, TextFormatter, use_trace_ids
+from hexlit.domain.observation import current_session
 from hexlit.domain.provider_token import encode_provider_token
 from tests.support.net import free_port
 from tests.support.oidc import MockProvider, auth_secrets, oidc_provider
@@ -286,3 +287,14 @@ def test_an_embedded_streamlit_app_under_uvicorn_logs_each_request_once(tmp_path
     lines = running.text().splitlines()
     assert len([line for line in lines if "GET /_stcore/host-config" in line]) == 1, lines
     assert len([line for line in lines if "Application startup complete" in line]) == 1, lines
+
+
+def test_text_lines_name_the_session_once() -> None:
+    token = current_session.set("7646f9c0")
+    try:
+        own = formatted(TextFormatter(), "hexlit.sessions", "session 7646f9c0: client too slow")
+        other = formatted(TextFormatter(), "streamlit.runtime", "a script error")
+    finally:
+        current_session.reset(token)
+    assert own.count("7646f9c0") == 1
+    assert other.endswith("a script error [session 7646f9c0]")
