@@ -13,14 +13,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from websockets.sync.client import connect
 
 from hexlit.domain.signed_cookie import CookieSigner
 from hexlit.domain.xsrf import decode_token
-from tests.hostile.wire import exchange, still_serves
-from tests.support.files import live_session, multipart
+from tests.hostile.wire import exchange, get, still_serves
+from tests.support.files import BOUNDARY, live_session, multipart
 from tests.support.server import ServerUnderTest
 
 TIMEOUT = 10.0
@@ -78,23 +77,33 @@ def test_an_upload_with_a_tampered_token_is_403(server: ServerUnderTest) -> None
         wrong = []
         for shape, (header, cookie) in pairs.items():
             jar = f"_streamlit_xsrf={cookie}" if cookie else f"_Streamlit_Xsrf={real}"
-            response = session.put(
-                session.upload_url(),
-                multipart(("a.txt", b"x", "text/plain")),
-                **{"X-Xsrftoken": header, "Cookie": jar},
-            )
-            if response.status_code != 403:
-                wrong.append((shape, response.status_code))
+            status = send(server, "PUT", session.upload_url(), header, jar, BODY)
+            if status != 403:
+                wrong.append((shape, status))
         assert wrong == []
         url = session.upload_url()
-        forged_delete = httpx.delete(
-            url,
-            headers={"X-Xsrftoken": other, "Cookie": f"_streamlit_xsrf={real}"},
-            timeout=TIMEOUT,
-        )
-        assert forged_delete.status_code == 403
+        assert send(server, "DELETE", url, other, f"_streamlit_xsrf={real}") == 403
         # and the genuine pair still works
-        assert session.put(url, multipart(("a.txt", b"x", "text/plain"))).status_code == 204
+        assert send(server, "PUT", url, real, f"_streamlit_xsrf={real}", BODY) == 204
+
+
+BODY = multipart(("a.txt", b"x", "text/plain"))
+
+
+def send(
+    server: ServerUnderTest, method: str, url: str, token: str, cookie: str, body: bytes = b""
+) -> int | None:
+    """An upload request with this XSRF header and Cookie line, written by hand."""
+    path = url.split(str(server.port), 1)[1]
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Content-Length: {len(body)}\r\nX-Xsrftoken: {token}\r\nCookie: {cookie}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    reply = exchange(server.port, head.encode() + body)
+    assert not reply.hung
+    return reply.status
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +124,8 @@ def auth_server(stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def whoami(server: ServerUnderTest, cookies: dict[str, str]) -> dict[str, object]:
     """`st.user` of a session opened same-origin, with a valid XSRF token, and `cookies`."""
-    xsrf = httpx.get(server.url("/_stcore/health"), timeout=TIMEOUT).cookies["_streamlit_xsrf"]
+    health = exchange(server.port, get("/_stcore/health")).first
+    xsrf = health.headers["set-cookie"].split(";")[0].removeprefix("_streamlit_xsrf=")
     jar = "; ".join(f"{k}={v}" for k, v in {**cookies, "_streamlit_xsrf": xsrf}.items())
     with connect(
         server.ws_url(),
