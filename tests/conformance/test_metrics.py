@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -253,3 +255,18 @@ def test_the_builtin_runtime_answers_text_to_a_protobuf_accept(server: ServerUnd
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/openmetrics-text")
     assert {f.name for f in text_string_to_metric_families(response.text)} >= {"hexlit_frames_in"}
+
+
+def test_a_client_that_leaves_mid_download_is_still_counted(server: ServerUnderTest) -> None:
+    route = (("code", "200"), ("method", "GET"), ("route", "/media/{file}"))
+    key = ("hexlit_http_request_duration_seconds_count", route)
+    before = values(server).get(key, 0)
+    with live_session(server) as session:
+        (reply,) = session.command("media media 20000000 video/mp4")
+        with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as raw:
+            raw.sendall(f"GET {reply.split()[1]} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            assert raw.recv(65536).startswith(b"HTTP/1.1 200")
+    deadline = time.monotonic() + TIMEOUT
+    while values(server).get(key, 0) < before + 1:
+        assert time.monotonic() < deadline, "the abandoned download was never counted"
+        time.sleep(0.05)
