@@ -160,6 +160,7 @@ class Container(containers.DeclarativeContainer):
         xsrf=providers.Singleton(slices.xsrf_cookie_policy, config.server),
         clock=clock,
         ids=ids,
+        draining=sessions.provided.is_draining,
     )
 
     frontend_root = providers.Selector(

@@ -251,6 +251,10 @@ class SessionService:
     async def close(self, handle: SessionHandle) -> None:
         await self._release(_own(handle))
 
+    def is_draining(self) -> bool:
+        """True from the start of a drain: readiness fails so no browser is sent here."""
+        return self._draining
+
     async def drain(self) -> None:
         """Hand every session on before the process goes (SIGTERM): refuse new
         connections, snapshot every session, and close every socket with 1012 so the

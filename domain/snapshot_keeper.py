@@ -127,8 +127,11 @@ class SnapshotKeeper:
                 continue
             wait = next_due - self._clock.monotonic()
             if wait > 0:
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel
+                # that arrives as the event is set, and the drain cancels this task.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
                 continue
             due = self._schedule.due(self._clock.monotonic())
             await asyncio.gather(*(self._write(session_id) for session_id in due))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hexlit.domain.cookie_header import cookie_values
@@ -60,7 +60,11 @@ class StatusService:
         xsrf: XsrfCookiePolicy,
         clock: Clock,
         ids: IdSource,
+        draining: Callable[[], bool] | None = None,
     ) -> None:
+        """`draining`: whether the server is handing its sessions on before it stops
+        (readiness then fails at once, so load balancers stop sending browsers here)."""
+        self._draining = draining
         self._runtime = runtime
         self._policy = policy
         self._host_config = host_config.as_json()
@@ -70,6 +74,8 @@ class StatusService:
         self._ids = ids
 
     async def health(self) -> Readiness:
+        if self._draining is not None and self._draining():
+            return Readiness(False, "server is draining")
         return await self._runtime.readiness()
 
     async def script_health(self) -> Readiness:

@@ -9,6 +9,7 @@ back from its snapshot (`hello <id> resumed=1 count=<N>`).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -243,3 +244,22 @@ def test_a_streamlit_session_comes_back_after_a_restart_without_a_rerun_from_the
         # the browser sends nothing: the server reruns the restored session by itself
         shown = next(text for m in forward_messages(ws) if (text := markdown_of(m)) is not None)
     assert shown == "runs=3 name=Ada"
+
+
+def test_a_drain_fails_readiness_snapshots_and_closes_with_1012(
+    make_server: Callable[..., ServerUnderTest], tmp_path: Path
+) -> None:
+    leaving = make_server(shared_options(tmp_path))
+    staying = make_server(shared_options(tmp_path))
+    with stream(leaving) as ws:
+        opened = hello(ws)
+        counted(leaving, ws, 2)  # no wait: the drain itself must write the snapshot
+        draining = asyncio.run_coroutine_threadsafe(
+            leaving.container.sessions().drain(), leaving.loop
+        )
+        assert closed_with(ws) == (1012, "server is restarting")  # read while it drains
+        draining.result(TIMEOUT)
+    health = httpx.get(leaving.url("/_stcore/health"), timeout=TIMEOUT)
+    assert (health.status_code, health.text) == (503, "server is draining")
+    with stream(staying, offer(opened["id"])) as ws:
+        assert hello(ws) == {"id": opened["id"], "resumed": "1", "count": "2"}

@@ -342,3 +342,28 @@ class Replicas(RuleBasedStateMachine):
 
 TestReplicas = Replicas.TestCase
 TestReplicas.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+
+
+def test_the_writer_stops_when_cancelled_just_as_a_run_completes() -> None:
+    """A drain cancels the writer; a run completing in the same loop turn must not
+    swallow that cancel (asyncio.wait_for on 3.11 can), or the drain waits forever."""
+    replica = Replica(SharedStore())
+
+    async def scenario() -> int:
+        replica.start("s-1", ANON)
+        stopped = 0
+        for _ in range(50):
+            writer = asyncio.create_task(replica.keeper.write_forever())
+            replica.keeper.run_completed("s-1")  # a write falls due in 200 ms
+            await asyncio.sleep(0.01)  # the writer now waits for it, or for news
+            replica.keeper.run_completed("s-1")
+            replica.keeper._wake.set()  # news arrives in the same turn as the cancel
+            writer.cancel()
+            try:
+                async with asyncio.timeout(2):
+                    await writer
+            except asyncio.CancelledError:
+                stopped += 1
+        return stopped
+
+    assert run(scenario()) == 50
