@@ -14,10 +14,11 @@ of them have. A worker learns of its supervisor's death from the kernel
 (`PR_SET_PDEATHSIG`), so none outlives it, even after kill -9.
 
 With no Redis, the workers share what sessions need through folders (no extra process):
-the filesystem stores of media and uploads in a folder the supervisor owns (and removes
-at its exit), the session directory (`adapters/sessions/folder_directory.py`) and the
-session snapshots (`hexlit.storeDir`/snapshots), which let a reconnect landing on another
-worker resume. With `hexlit.store = "redis"`, workers use Redis as replicas do.
+the filesystem stores of media and uploads in folders the supervisor owns (and removes
+at its exit), the session directory (SQLite in WAL mode, in such a folder:
+`adapters/sessions/sqlite_directory.py`) and the session snapshots
+(`<hexlit.storeDir>/snapshots`), which let a reconnect landing on another worker resume.
+With `hexlit.store = "redis"`, workers use Redis as replicas do.
 """
 
 from __future__ import annotations
@@ -325,7 +326,7 @@ def as_worker(container: Any, spec: WorkerSpec) -> None:
     )
     if spec.media_folder is None or spec.uploads_folder is None or spec.sessions_folder is None:
         return
-    from hexlit.adapters.sessions.folder_directory import FolderSessionDirectory
+    from hexlit.adapters.sessions.sqlite_directory import SqliteSessionDirectory
     from hexlit.adapters.storage.filesystem import FolderMediaStore, FolderUploadStore
 
     root = container.store_folder()
@@ -335,7 +336,9 @@ def as_worker(container: Any, spec: WorkerSpec) -> None:
     container.raw_upload_store.override(
         providers.Singleton(FolderUploadStore, root, shared_folder=Path(spec.uploads_folder))
     )
-    directory = providers.Singleton(FolderSessionDirectory, Path(spec.sessions_folder))
+    directory = providers.Singleton(
+        SqliteSessionDirectory, Path(spec.sessions_folder) / "directory.sqlite3"
+    )
     container.shared_directory.override(directory)
     container.session_directory.override(directory)
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from hexlit.adapters.sessions.folder_directory import FolderSessionDirectory
+from hexlit.adapters.sessions.sqlite_directory import SqliteSessionDirectory
 from hexlit.adapters.storage.filesystem import FolderMediaStore, FolderUploadStore, process_folder
 from hexlit.composition.settings import ConfigError, load_config
 from hexlit.composition.workers import shared_store_kind, worker_count
+from hexlit.ports.errors import StoreUnavailable
 from hexlit.ports.media import MediaInfo, MediaKind
 from hexlit.ports.uploads import UploadedFile
 
@@ -44,8 +45,8 @@ def test_one_worker_stopping_leaves_its_siblings_files(tmp_path: Path) -> None:
 
 
 def test_the_session_directory_answers_for_every_worker(tmp_path: Path) -> None:
-    one = FolderSessionDirectory(tmp_path, owner="1")
-    two = FolderSessionDirectory(tmp_path, owner="2")
+    one = SqliteSessionDirectory(tmp_path / "d.sqlite3", owner="1")
+    two = SqliteSessionDirectory(tmp_path / "d.sqlite3", owner="2")
 
     async def scenario() -> list[bool]:
         seen = [await two.is_active("s-1")]
@@ -62,18 +63,38 @@ def test_the_session_directory_answers_for_every_worker(tmp_path: Path) -> None:
 
 
 def test_a_session_no_worker_refreshes_drops_out_after_the_ttl(tmp_path: Path) -> None:
-    directory = FolderSessionDirectory(tmp_path, ttl=60, owner="1")
+    directory = SqliteSessionDirectory(tmp_path / "d.sqlite3", ttl=60, owner="1")
 
     async def scenario() -> list[bool]:
         await directory.attached("kept")
         await directory.attached("stale")
-        long_ago = time.time() - 61
-        for name in ("kept", "stale"):
-            os.utime(tmp_path / name.encode().hex(), (long_ago, long_ago))
+        with sqlite3.connect(tmp_path / "d.sqlite3") as db:  # both last renewed 61 s ago
+            db.execute("UPDATE live SET renewed = renewed - 61")
         await directory.refresh(["kept", "back"])  # "back" was lost: it comes back
         return [await directory.is_active(name) for name in ("kept", "stale", "back")]
 
     assert asyncio.run(scenario()) == [True, False, True]
+
+
+def test_a_refresh_keeps_the_owner_a_sibling_took_over(tmp_path: Path) -> None:
+    one = SqliteSessionDirectory(tmp_path / "d.sqlite3", owner="1")
+    two = SqliteSessionDirectory(tmp_path / "d.sqlite3", owner="2")
+
+    async def scenario() -> bool:
+        await one.attached("s-1")
+        await two.attached("s-1")
+        await one.refresh(["s-1"])  # worker one has not heard yet
+        await one.detached("s-1")
+        return await two.is_active("s-1")
+
+    assert asyncio.run(scenario()) is True
+
+
+def test_an_unreadable_directory_is_a_store_outage(tmp_path: Path) -> None:
+    directory = SqliteSessionDirectory(tmp_path / "d.sqlite3", owner="1")
+    directory.close()
+    with pytest.raises(StoreUnavailable, match="session lookup failed"):
+        asyncio.run(directory.is_active("s-1"))
 
 
 @pytest.mark.parametrize(
