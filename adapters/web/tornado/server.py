@@ -42,11 +42,10 @@ class TornadoServer:
             xheaders=False,
             ssl_options=tls,
             protocol="https" if tls else None,  # the guarded stream is not an SSLIOStream
-            # The guard times each phase; Tornado's own bound is only a backstop.
-            idle_connection_timeout=web.idle_timeout + web.header_timeout + 1,
             max_header_size=2 * request_head.MAX_HEAD_BYTES,
         )
         self._server.web = web
+        self._server.conn_params.header_timeout = None  # the guard times heads itself
         self._socket: socket.socket | None = None
 
     @property
@@ -94,7 +93,7 @@ class GuardedStream:
         return getattr(self._stream, name)
 
     def read_until_regex(self, regex: bytes, max_bytes: int | None = None) -> Awaitable[bytes]:
-        return asyncio.ensure_future(self._read_head())
+        return self._read_head()
 
     def read_bytes(self, num_bytes: int, partial: bool = False) -> Awaitable[bytes]:
         return self._body_read(self._stream.read_bytes(num_bytes, partial))
@@ -109,23 +108,33 @@ class GuardedStream:
 
     async def _read_head(self) -> bytes:
         self._body_due = False
-        first = await self._within(self._web.idle_timeout, self._stream.read_bytes(1))
+        stream = self._stream
+        idle = stream.io_loop.call_later(self._web.idle_timeout, stream.close)
+        try:
+            first = await stream.read_bytes(1)
+        finally:
+            stream.io_loop.remove_timeout(idle)
         if not request_head.may_start_a_request(first):
             await self._refuse(request_head.NOT_HTTP)
+        late = stream.io_loop.call_later(self._web.header_timeout, self._head_timed_out)
         try:
-            rest = await gen.with_timeout(
-                self._stream.io_loop.time() + self._web.header_timeout,
-                self._stream.read_until_regex(request_head.HEAD_STOP.pattern),
-                quiet_exceptions=StreamClosedError,
-            )
-        except TimeoutError:
-            await self._refuse(request_head.HEAD_TIMEOUT)
+            rest = await stream.read_until_regex(request_head.HEAD_STOP.pattern)
+        finally:
+            stream.io_loop.remove_timeout(late)
         head = first + rest
         refusal = request_head.refusal(head, self._web.base_path)
         if refusal is not None:
             await self._refuse(refusal)
         self._body_due = request_head.declares_a_body(head)
         return head
+
+    def _head_timed_out(self) -> None:
+        """408, then the close (which ends the pending read); the client is too slow to
+        wait for."""
+        stream = self._stream
+        if not stream.closed():
+            sent = stream.write(responses.closing_bytes(request_head.HEAD_TIMEOUT))
+            sent.add_done_callback(lambda _: stream.close())
 
     async def _within(self, seconds: float, read: Awaitable[T]) -> T:
         """`read`, or a close (and `StreamClosedError`) when it takes over `seconds`."""
