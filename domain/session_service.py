@@ -122,7 +122,7 @@ class SessionService:
         self._snapshots = snapshots
         self._snapshot_writer: asyncio.Task[None] | None = None
         if snapshots is not None:
-            self.when_ended(snapshots.ended)
+            self._end_listeners.append(snapshots.ended)  # first: the others ask it
             snapshots.when_fenced(self._continued_elsewhere)
 
     @property
@@ -135,8 +135,21 @@ class SessionService:
         return len(self._open)
 
     def when_ended(self, listener: Callable[[str], Awaitable[None]]) -> None:
-        """Call `listener(session_id)` whenever a session ends for good (its files go)."""
-        self._end_listeners.append(listener)
+        """Call `listener(session_id)` whenever a session ends for good (its files go).
+
+        With snapshots, a session whose copy here expires after it moved to another
+        process has not ended: its listeners are skipped (its files are the new
+        owner's now)."""
+        keeper = self._snapshots
+        if keeper is None:
+            self._end_listeners.append(listener)
+            return
+
+        async def unless_moved(session_id: str) -> None:
+            if not keeper.moved_away(session_id):
+                await listener(session_id)
+
+        self._end_listeners.append(unless_moved)
 
     # -- SessionDirectory ------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -29,6 +30,9 @@ from hexlit.ports.runtime import CapturedState, Outbox, SessionStart, SessionSta
 from hexlit.ports.snapshots import SessionSnapshot, SessionSnapshots
 
 log = logging.getLogger("hexlit.snapshots")
+
+MOVED_REMEMBERED = 1024
+"""Ended sessions remembered as moved away (their end listeners skip them)."""
 
 
 @dataclass(slots=True)
@@ -68,6 +72,7 @@ class SnapshotKeeper:
         self._limits = limits
         self._schedule = SnapshotSchedule(limits.delay)
         self._held: dict[str, _Held] = {}
+        self._moved: OrderedDict[str, None] = OrderedDict()
         self._skipped_logged: set[str] = set()
         self._wake = asyncio.Event()
         self._fenced: Callable[[str], Awaitable[None]] | None = None
@@ -86,6 +91,7 @@ class SnapshotKeeper:
     def hold(self, session_id: str, user_info: UserInfo, generation: int = 0) -> None:
         """This process now runs the session, its state known up to `generation`."""
         self._held[session_id] = _Held(generation, self._seal.owner(user_info))
+        self._moved.pop(session_id, None)
 
     def holds(self, session_id: str) -> bool:
         return session_id in self._held
@@ -102,13 +108,26 @@ class SnapshotKeeper:
             self._wake.set()
 
     async def ended(self, session_id: str) -> None:
-        """The session ended for good here: drop its snapshot unless it moved on."""
+        """The session ended for good here: drop its snapshot unless it moved on (then
+        `moved_away` says so, and the session's files stay for its new owner)."""
         held = self._held.pop(session_id, None)
         self._schedule.forget(session_id)
         if held is None:
             return
-        with contextlib.suppress(StoreUnavailable):
+        try:
+            sealed = await self._store.load(session_id)
+            if sealed is not None and sealed.generation > held.generation:
+                self._moved[session_id] = None
+                while len(self._moved) > MOVED_REMEMBERED:
+                    self._moved.popitem(last=False)
+                return
             await self._store.delete(session_id, held.generation)
+        except StoreUnavailable:
+            self.stats.snapshot_store_failures += 1
+
+    def moved_away(self, session_id: str) -> bool:
+        """Whether a session that ended here lives on in another process."""
+        return session_id in self._moved
 
     def let_go(self, session_id: str) -> None:
         """Another process owns the session now: forget it without touching the store."""
@@ -246,6 +265,7 @@ class SnapshotKeeper:
             self.stats.snapshot_store_failures += 1
             return None
         self._held[session_id] = held
+        self._moved.pop(session_id, None)
         self.stats.snapshots_restored += 1
         return CapturedState(
             snapshot.user_state, snapshot.widget_states, snapshot.page, snapshot.query_string
