@@ -163,8 +163,12 @@ class SnapshotKeeper:
         await asyncio.gather(*(self._write(session_id) for session_id in ready))
 
     async def _write(self, session_id: str) -> None:
+        """One scheduled write; whatever goes wrong is logged, never stops the writer
+        (or a drain, or a shutdown)."""
         try:
             await self.save(session_id)
+        except Exception:
+            log.exception("session %s: snapshot failed", _short(session_id))
         finally:
             self._schedule.written(session_id, self._clock.monotonic())
 

@@ -367,3 +367,28 @@ def test_the_writer_stops_when_cancelled_just_as_a_run_completes() -> None:
         return stopped
 
     assert run(scenario()) == 50
+
+
+def test_a_capture_that_breaks_is_logged_and_the_others_are_still_written(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = SharedStore()
+    replica = Replica(store)
+    captured = replica.state.capture
+
+    async def breaks_for_one(session_id: str) -> CapturedState | None:
+        if session_id == "broken":
+            raise AttributeError("an internal moved")
+        return await captured(session_id)
+
+    replica.state.capture = breaks_for_one  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        replica.start("broken", ANON)
+        replica.start("fine", ANON)
+        await replica.keeper.write_all()
+
+    with caplog.at_level(logging.ERROR, "hexlit.snapshots"):
+        run(scenario())
+    assert sorted(store.held) == ["fine"]
+    assert "snapshot failed" in caplog.text
