@@ -277,6 +277,11 @@ def test_completed_runs_are_written_by_the_writer_within_the_delay() -> None:
 USERS = {"alice": ALICE, "bob": BOB, "anon": ANON}
 
 
+def _stored(store: SharedStore, session: str) -> int | None:
+    sealed = store.held.get(session)
+    return sealed.generation if sealed is not None else None
+
+
 class Replicas(RuleBasedStateMachine):
     """Three replicas, one shared store, sessions created by one of three users."""
 
@@ -319,6 +324,16 @@ class Replicas(RuleBasedStateMachine):
         else:
             assert not here.keeper.holds(session)
             assert session in here.closed
+
+    @rule(replica=st.integers(0, 2))
+    def drain(self, replica: int) -> None:
+        """SIGTERM: every session held is snapshotted, then the process is gone."""
+        here = self.replicas[replica]
+        run(here.keeper.write_all())
+        for session in list(here.state.values):
+            if here.keeper.generation_of(session) == _stored(self.store, session):
+                self.last_saved[session] = here.state.values[session]
+        self.replicas[replica] = Replica(self.store)
 
     @rule(replica=st.integers(0, 2))
     def crash(self, replica: int) -> None:
