@@ -125,6 +125,7 @@ def stop_as_hexlit_run_does(server: ServerUnderTest) -> None:
     server.stop()
 
 
+@pytest.mark.hostile_slow  # a `hexlit run` process per stack: about 3 s each
 def test_a_server_killed_mid_upload_leaves_nothing_after_the_next_start(
     stack: str, tmp_path: Path
 ) -> None:
