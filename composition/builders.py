@@ -60,7 +60,9 @@ def build_streamlit_runtime(
     media: MediaLibrary,
     uploads: UploadedFiles,
     script_args: Sequence[str] = (),
+    hooks: Any = None,
 ) -> AppRuntime:
+    """hooks: an `st.App`'s `ScriptHooks` (composition/app_objects.py), or None."""
     script = check_script(app)
     try:
         from hexlit.adapters.runtime.streamlit.runtime import StreamlitRuntime
@@ -71,7 +73,11 @@ def build_streamlit_runtime(
     # Streamlit keeps disconnected sessions longer than hexlit's window, which governs.
     keep = reconnect_ttl * 2 + 60
     adopt_streamlit_loggers()  # Streamlit's handlers give way (composition/logs.py)
-    return StreamlitRuntime(script, explicit_options, keep, media, uploads, script_args)
+    on_error = hooks.on_script_error if hooks is not None else None
+    secrets = hooks.secrets if hooks is not None else None
+    return StreamlitRuntime(
+        script, explicit_options, keep, media, uploads, script_args, on_error, secrets
+    )
 
 
 def check_script(app: str) -> Path:

@@ -14,6 +14,7 @@ from hexlit.adapters.assets.filesystem import FolderAssets, FolderTree
 from hexlit.adapters.system.clock import SystemClock
 from hexlit.adapters.system.ids import UuidIds
 from hexlit.composition import slices
+from hexlit.composition.app_objects import find_app_object, serve_app_object
 from hexlit.composition.builders import (
     build_app_static,
     build_builtin_runtime,
@@ -89,6 +90,8 @@ class Container(containers.DeclarativeContainer):
     web_settings = providers.Singleton(slices.web_settings, config.server, config.hexlit)
     bind = providers.Singleton(slices.bind_settings, config.server)
 
+    script_hooks: providers.Object[object] = providers.Object(None)
+    """An `st.App`'s `on_script_error` and `secrets` (composition/app_objects.py)."""
     runtime = providers.Selector(
         runtime_kind_of_app,
         builtin=providers.Singleton(build_builtin_runtime, config.app, media, uploaded_files),
@@ -100,6 +103,7 @@ class Container(containers.DeclarativeContainer):
             media,
             uploaded_files,
             script_args=config.args,
+            hooks=script_hooks,
         ),
     )
 
@@ -234,6 +238,9 @@ class Container(containers.DeclarativeContainer):
 def build_container(config: LoadedConfig, app: str, args: Sequence[str] = ()) -> Container:
     """A container for serving `app` with `config` (and the secrets beside it); `args`
     are the script's command-line arguments (`hexlit run app.py -- a b`)."""
+    found = find_app_object(config, app)  # `app = st.App(...)` and the like, or None
+    if found is not None:
+        app = str(found.page)
     container = Container()
     explicit = {key: config[key] for key in sorted(config.explicit)}
     document = read_secrets(list(config.folders))
@@ -242,4 +249,6 @@ def build_container(config: LoadedConfig, app: str, args: Sequence[str] = ()) ->
         nested["server"]["enableXsrfProtection"] = True
     container.config.from_dict({**nested, "app": app, "explicit": explicit, "args": list(args)})
     container.secrets_document.override(providers.Object(document))
+    if found is not None:
+        serve_app_object(container, found)
     return container

@@ -21,6 +21,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime import Runtime, RuntimeConfig, RuntimeState
 from streamlit.runtime.memory_session_storage import MemorySessionStorage
 from streamlit.runtime.runtime import RuntimeStoppedError
+from streamlit.runtime.secrets import secrets_singleton
 from streamlit.web.cache_storage_manager_config import create_default_cache_storage_manager
 
 from hexlit.adapters.runtime.streamlit.bridges import MediaBridge, UploadBridge
@@ -69,7 +70,11 @@ class StreamlitRuntime:
         media: MediaLibrary,
         uploads: UploadedFiles,
         args: Sequence[str] = (),
+        on_script_error: Callable[[Exception], bool | None] | None = None,
+        secrets: Mapping[str, Any] | None = None,
     ) -> None:
+        self._on_script_error = on_script_error
+        self._programmatic_secrets = secrets
         self._media = media
         self._args = tuple(args)
         self._uploads = uploads
@@ -83,6 +88,8 @@ class StreamlitRuntime:
 
     async def start(self) -> None:
         prepare_process(self._script, self._options, self._args)
+        if self._programmatic_secrets:  # an st.App's `secrets=`, over the files' (Streamlit)
+            secrets_singleton.merge_programmatic_secrets(self._programmatic_secrets)
         self._runtime = Runtime(
             RuntimeConfig(
                 script_path=str(self._script.resolve()),
@@ -90,6 +97,7 @@ class StreamlitRuntime:
                 uploaded_file_manager=UploadBridge(self._uploads),
                 cache_storage_manager=create_default_cache_storage_manager(),
                 session_storage=MemorySessionStorage(ttl_seconds=int(self._keep_disconnected)),
+                on_script_error=self._on_script_error,
             )
         )
         await self._runtime.start()
