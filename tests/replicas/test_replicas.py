@@ -401,18 +401,33 @@ def test_nginx_passes_the_host_so_the_origin_check_works_behind_it(
     assert handshake_status(cluster.proxy.port, host, origin) == status, cluster.proxy.logs()
 
 
-def test_without_affinity_a_reconnect_can_land_where_the_session_is_not(cluster: Cluster) -> None:
-    """Why the WebSocket needs affinity: round-robin sends the reconnect to the other
-    replica, which does not hold the app session (the client gets a new one)."""
+def test_without_affinity_a_reconnect_to_the_other_replica_restores_the_session(
+    cluster: Cluster,
+) -> None:
+    """Round-robin sends the reconnect to the replica that does not hold the session; it
+    restores the session from its snapshot in Redis (ADR 0011), state and all."""
     with nginx_proxy([cluster.a.port, cluster.b.port], sticky_websocket=False) as loose:
         xsrf = xsrf_cookie(loose.url)
         with open_session(loose.ws_url, xsrf) as first:
             first.command("inc")
             session_id = first.session_id
             upstream = first.upstream
+            wait_for_a_snapshot(upstream)
         with open_session(loose.ws_url, xsrf, resume=session_id) as again:
             assert again.upstream != upstream
-            assert "resumed=0" in again.hello
+            assert again.hello == f"hello {session_id} resumed=1 count=1"
+
+
+def wait_for_a_snapshot(upstream: str) -> None:
+    """Until the replica at `upstream` (host:port) reports a snapshot written (bounded)."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        metrics = httpx.get(f"http://{upstream}/_stcore/metrics", timeout=TIMEOUT).text
+        if "hexlit_snapshots_saved_total 0" not in metrics:
+            assert "hexlit_snapshots_saved_total" in metrics
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no snapshot written within {TIMEOUT}s")
 
 
 # -- login ----------------------------------------------------------------------------
