@@ -147,3 +147,85 @@ def test_tornado_app_removes_its_store_folders_when_it_stops(tmp_path: Path) -> 
     while_serving = asyncio.run(scenario())
     assert [folder.parent.name for folder in while_serving] == ["media", "uploads"]
     assert process_folders(tmp_path) == []
+
+
+DASHBOARD = 'import streamlit as st\n\nst.title("dashboard")\n'
+
+
+def streamlit_folder(tmp_path: Path) -> Path:
+    """A Streamlit script whose folder's `.streamlit/config.toml` turns the script health
+    check on: `/_stcore/script-health-check` answers only when that file was read."""
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "config.toml").write_text(
+        "[server]\nscriptHealthCheckEnabled = true\n"
+    )
+    script = tmp_path / "dashboard.py"
+    script.write_text(DASHBOARD)
+    return script
+
+
+def test_a_streamlit_script_mounted_under_a_prefix_reads_its_folders_config(
+    tmp_path: Path,
+) -> None:
+    """docs/embedding.md's example: a real Streamlit app under `/dashboard` of a user's
+    own Starlette app, over a real socket."""
+    hexlit_app = create_asgi_app(str(streamlit_folder(tmp_path)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with hexlit_app.router.lifespan_context(hexlit_app):
+            yield
+
+    async def home(_: object) -> PlainTextResponse:
+        return PlainTextResponse("the user's own page")
+
+    outer = Starlette(
+        routes=[Route("/", home), Mount("/dashboard", app=hexlit_app)], lifespan=lifespan
+    )
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response, httpx.Response, str]:
+        sock = loopback_socket()
+        server = uvicorn.Server(uvicorn.Config(outer, log_config=None, lifespan="on"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                while not server.started:  # noqa: ASYNC110 - uvicorn offers only a flag
+                    await asyncio.sleep(0.01)
+            base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            async with httpx.AsyncClient(timeout=30) as client:
+                health = await client.get(f"{base}/dashboard/_stcore/health")
+                script = await client.get(f"{base}/dashboard/_stcore/script-health-check")
+                page = await client.get(f"{base}/dashboard/")
+                own = (await client.get(f"{base}/")).text
+            return health, script, page, own
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(task, TIMEOUT)
+            sock.close()
+
+    health, script, page, own = asyncio.run(scenario())
+    assert (health.status_code, health.text) == (200, "ok")
+    assert (script.status_code, script.text) == (200, "ok")  # the page ran, config read
+    assert page.status_code == 200
+    assert "<title>Streamlit</title>" in page.text
+    assert own == "the user's own page"
+
+
+def test_a_tornado_app_reads_its_script_folders_config(tmp_path: Path) -> None:
+    async def scenario() -> httpx.Response:
+        app = create_tornado_app(str(streamlit_folder(tmp_path)))
+        await app.start()
+        sock = loopback_socket()
+        server = tornado.httpserver.HTTPServer(app)
+        server.add_sockets([sock])
+        try:
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}/_stcore/script-health-check"
+            async with httpx.AsyncClient(timeout=30) as client:
+                return await client.get(url)
+        finally:
+            server.stop()
+            await app.stop()
+            await asyncio.wait_for(server.close_all_connections(), TIMEOUT)
+
+    answer = asyncio.run(scenario())
+    assert (answer.status_code, answer.text) == (200, "ok")
