@@ -55,6 +55,9 @@ BODY_NOT_TAKEN = responses.refused(
     413, f"request body too large: this route takes at most {BUFFERED_BODY_LIMIT} bytes"
 )
 HEAD_TIMEOUT = responses.refused(408, "request head not received in time")
+MALFORMED = responses.refused(400, "malformed HTTP request")
+"""What an HTTP parser refused after the rule let the head through (a header line
+without a colon, a NUL, bad framing)."""
 
 
 def may_start_a_request(first: bytes) -> bool:

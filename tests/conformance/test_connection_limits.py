@@ -92,6 +92,23 @@ def test_bytes_that_are_not_http_get_400_and_a_close(server: ServerUnderTest, da
     assert answer.closed
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        "GET / HTTP/1.1\r\nHost: x\r\ngarbage\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n",
+    ],
+    ids=["line-without-colon", "nul-in-value"],
+)
+def test_a_head_the_parser_refuses_gets_400_with_a_reason(
+    server: ServerUnderTest, head: str
+) -> None:
+    answer = exchange(server, head.encode())
+    assert answer.status == 400
+    assert answer.body == b"malformed HTTP request"
+    assert answer.closed
+
+
 HEADS_TOO_LARGE: dict[str, tuple[bytes, int]] = {
     "url-64KB": (b"GET /" + b"a" * 64_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
     "cookie-64KiB": (b"GET / HTTP/1.1\r\nHost: x\r\nCookie: a=" + b"b" * 65536 + b"\r\n\r\n", 431),

@@ -28,7 +28,6 @@ from hexlit.adapters.web.settings import WebSettings
 LINGER_SECONDS = 1.0
 """After a refusal, how long unread bytes are taken and dropped before the close, so the
 client reads the answer instead of a reset."""
-MALFORMED = responses.refused(400, "malformed HTTP request")
 
 
 class GuardedHttp:
@@ -79,7 +78,7 @@ class GuardedHttp:
 
     def send_400_response(self, msg: str) -> None:
         """The parser refused what it read: the shared plain answer, then a close."""
-        self.refuse(MALFORMED)
+        self.refuse(request_head.MALFORMED)
 
     def handle_websocket_upgrade(self, *args: Any) -> None:
         self._disarm()  # the WebSocket protocol takes the transport, and its own timers

@@ -23,6 +23,8 @@ LINGER_SECONDS = 1.0
 """After a refusal, how long unread bytes are taken and dropped before the close, so the
 client reads the answer instead of a reset."""
 T = TypeVar("T")
+TORNADO_BARE_400 = b"HTTP/1.1 400 Bad Request\r\n\r\n"
+"""What Tornado writes, and nothing else, when its HTTP/1.1 parser refuses a request."""
 
 
 class TornadoServer:
@@ -91,6 +93,11 @@ class GuardedStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+    def write(self, data: bytes | memoryview) -> Awaitable[None]:
+        if data == TORNADO_BARE_400:  # its answer to a head its parser refused
+            data = responses.closing_bytes(request_head.MALFORMED)
+        return self._stream.write(data)
 
     def read_until_regex(self, regex: bytes, max_bytes: int | None = None) -> Awaitable[bytes]:
         return self._read_head()
