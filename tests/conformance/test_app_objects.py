@@ -13,6 +13,8 @@ import pytest
 
 from hexlit.composition.cli import main
 from hexlit.composition.settings import ConfigError
+from tests.conformance.test_session_snapshots import forward_messages, rerun_frame
+from tests.conformance.test_stream import XSRF_LIKE_TOKEN, stream
 from tests.support.server import ServerUnderTest
 
 TIMEOUT = 10.0
@@ -184,3 +186,44 @@ def test_a_route_under_a_reserved_prefix_is_a_configuration_error(tmp_path: Path
     script = write_app(tmp_path, ST_APP.replace('"/api/boom"', '"/_stcore/boom"'))
     with pytest.raises(ConfigError, match="conflicts with reserved Streamlit route"):
         ServerUnderTest("starlette", app=str(script))
+
+
+HOOKED_PAGE = """\
+from pathlib import Path
+
+import streamlit as st
+
+Path(__file__).with_name("secret.txt").write_text(st.secrets["db"]["host"])
+raise RuntimeError("the page failed")
+"""
+
+HOOKED_APP = """\
+from pathlib import Path
+
+import streamlit as st
+
+
+def report(exc):
+    Path(__file__).with_name("reported.txt").write_text(repr(exc))
+    return True
+
+
+app = st.App("page.py", secrets={"db": {"host": "from st.App"}}, on_script_error=report)
+"""
+
+
+def test_an_st_apps_secrets_and_script_error_handler_reach_the_page(
+    stack: str, make_server: Callable[..., ServerUnderTest], tmp_path: Path
+) -> None:
+    script = write_app(tmp_path, HOOKED_APP)
+    (tmp_path / "page.py").write_text(HOOKED_PAGE)
+    if refused_on_tornado(stack, lambda: make_server(app=str(script))):
+        return
+    running = make_server(app=str(script))
+    with stream(running, ["streamlit", XSRF_LIKE_TOKEN]) as ws:
+        ws.send(rerun_frame())
+        for message in forward_messages(ws):
+            if message.WhichOneof("type") == "script_finished":
+                break
+    assert (tmp_path / "secret.txt").read_text() == "from st.App"
+    assert (tmp_path / "reported.txt").read_text() == "RuntimeError('the page failed')"
