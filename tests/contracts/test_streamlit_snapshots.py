@@ -217,3 +217,46 @@ def test_pin_the_end_of_a_run_on_the_wire() -> None:
 @pytest.mark.parametrize("kind", sorted(TRIGGER_KINDS))
 def test_pin_each_trigger_kind_is_a_field(kind: str) -> None:
     assert kind in WidgetStates().widgets.add().DESCRIPTOR.fields_by_name
+
+
+NAVIGATION_APP = """\
+import streamlit as st
+
+def home():
+    st.session_state.setdefault("runs", 0)
+    st.session_state.runs += 1
+    st.markdown(f"home runs={st.session_state.runs}")
+
+st.navigation([st.Page(home, title="Home", default=True)]).run()
+"""
+
+
+def test_the_page_captured_is_the_page_the_browser_was_told(tmp_path: Path) -> None:
+    """With `st.navigation` the page shown has a hash of its own, not the main script's;
+    a restore must rerun that page, or the browser's page and the session disagree."""
+
+    async def scenario(runtime: StreamlitRuntime) -> tuple[str, CapturedState | None]:
+        runtime.when_run_completes(lambda _: None)
+        outbox = Outbox()
+        await runtime.connect(start(), outbox)
+        await runtime.deliver("s-1", rerun(), outbox)
+        await outbox.runs_finished(1)
+        told = [
+            m.new_session.page_script_hash for m in outbox.messages if m.HasField("new_session")
+        ]
+        return told[-1], await runtime.capture("s-1")
+
+    runtime = make_runtime(tmp_path)
+    (tmp_path / "app.py").write_text(NAVIGATION_APP)
+
+    async def main() -> tuple[str, CapturedState | None]:
+        await runtime.start()
+        try:
+            async with asyncio.timeout(60):
+                return await scenario(runtime)
+        finally:
+            await runtime.stop()
+
+    told, captured = asyncio.run(main())
+    assert captured is not None
+    assert captured.page == told

@@ -29,6 +29,7 @@ from hexlit.adapters.runtime.streamlit.client import OutboxClient
 from hexlit.adapters.runtime.streamlit.process import option, prepare_process
 from hexlit.adapters.runtime.streamlit.snapshots import (
     app_session,
+    page_shown,
     pickle_values,
     read_state,
     restore_state,
@@ -85,6 +86,7 @@ class StreamlitRuntime:
         self._clients: dict[int, OutboxClient] = {}
         self._sessions: set[str] = set()
         self._run_listeners: list[Callable[[str], None]] = []
+        self._pages: dict[str, str] = {}
 
     async def start(self) -> None:
         prepare_process(self._script, self._options, self._args)
@@ -177,6 +179,7 @@ class StreamlitRuntime:
 
     async def close_session(self, session_id: str) -> None:
         self._sessions.discard(session_id)
+        self._pages.pop(session_id, None)
         if self._runtime is not None:
             self._runtime.close_session(session_id)
 
@@ -190,6 +193,9 @@ class StreamlitRuntime:
             return None
 
         def watch(message: ForwardMsg) -> None:
+            page = page_shown(message)
+            if page is not None:
+                self._pages[session_id] = page
             if run_finished(message):
                 for listener in self._run_listeners:
                     listener(session_id)
@@ -206,6 +212,7 @@ class StreamlitRuntime:
             values, widgets, page, query = read_state(session)
         except (RuntimeError, KeyError):
             return None  # a run changed the state while it was read: the next one will do
+        page = self._pages.get(session_id, page)  # the page the browser was told it is on
         return await asyncio.to_thread(pickle_values, values, widgets, page, query)
 
     async def restore(self, start: SessionStart, state: CapturedState, outbox: Outbox) -> str:

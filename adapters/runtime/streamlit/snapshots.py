@@ -12,6 +12,7 @@ and pinned by tests/contracts/test_streamlit_snapshots.py:
 - `SessionState.get_widget_states()`: the widget values, as `WidgetState` protos.
 - `SessionState[key] = value` outside a run: sets a value the next run starts with.
 - `AppSession.request_rerun(ClientState)`: a server-side rerun with given widget states.
+- The `new_session` `ForwardMsg`'s `page_script_hash`: the page the browser shows.
 - The `script_finished` `ForwardMsg` (`FINISHED_SUCCESSFULLY`,
   `FINISHED_FRAGMENT_RUN_SUCCESSFULLY`): a run completed (wire protocol, public).
 
@@ -46,6 +47,15 @@ FINISHED: Final = frozenset(
 def run_finished(message: ForwardMsg) -> bool:
     """Whether `message` tells the browser that a run (or a fragment run) completed."""
     return message.WhichOneof("type") == "script_finished" and message.script_finished in FINISHED
+
+
+def page_shown(message: ForwardMsg) -> str | None:
+    """The page a `new_session` message tells the browser it is on (else None); with
+    `st.navigation` this is the page's hash, not the main script's that
+    `AppSession._client_state` may hold."""
+    if message.WhichOneof("type") != "new_session":
+        return None
+    return str(message.new_session.page_script_hash)
 
 
 def app_session(runtime: Runtime, session_id: str) -> AppSession | None:
