@@ -167,3 +167,23 @@ def test_a_unix_socket_is_shared_and_no_worker_outlives_a_killed_supervisor(
         while any(alive(pid) for pid in workers):
             assert time.monotonic() < deadline, "a worker outlived its supervisor"
             time.sleep(0.05)
+
+
+def test_one_worker_is_the_single_process_of_before(tmp_path: Path) -> None:
+    hexlit = Workers("starlette", tmp_path, count=1)
+    try:
+        deadline = time.monotonic() + WAIT * 4
+        while True:
+            assert hexlit.process.poll() is None, hexlit.output()
+            try:
+                if httpx.get(hexlit.url("/_stcore/health"), timeout=TIMEOUT).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, hexlit.output()
+            time.sleep(0.05)
+        assert children_of(hexlit.process.pid) == []  # no supervisor, no worker
+        assert hexlit.stop(signal.SIGTERM) == 0
+        assert "Served by hexlit on starlette (" in hexlit.output()
+    finally:
+        hexlit.__exit__()
