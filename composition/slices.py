@@ -9,6 +9,7 @@ from typing import Any
 from hexlit.adapters.web.settings import BindSettings, WebSettings
 from hexlit.composition.settings import ConfigError
 from hexlit.composition.speedups import http_parser
+from hexlit.domain.agent_service import AgentSettings
 from hexlit.domain.base_path import normalize_base_path
 from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.outbound_queue import QueueBounds
@@ -41,6 +42,16 @@ def session_limits(server: dict[str, Any], hexlit: dict[str, Any]) -> SessionLim
         queue=QueueBounds(int(hexlit["queueMaxFrames"]), int(hexlit["queueMaxBytes"])),
         reconnect_ttl=float(server["disconnectedSessionTTL"]),
         max_detached=int(hexlit["maxDisconnectedSessions"]),
+    )
+
+
+def agent_settings(server: dict[str, Any], base_path: str) -> AgentSettings:
+    trusted = server["trustedUserHeaders"] or {}
+    return AgentSettings(
+        enabled=bool(server["enableAgentApi"]),
+        base_path=base_path,
+        max_body_bytes=int(server["maxWidgetStateSize"]) * MB,
+        trusted_headers={str(header): str(key) for header, key in trusted.items()},
     )
 
 

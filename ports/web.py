@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hexlit.ports.agent import Agent
 from hexlit.ports.auth import Auth
 from hexlit.ports.components import AppStatic, Components
 from hexlit.ports.cors import Cors
@@ -39,3 +40,5 @@ class WebUseCases:
     """None unless `server.enableStaticServing` is on."""
     observer: HttpObserver | None = None
     """Told of every request (metrics, tracing); None observes nothing."""
+    agent: Agent | None = None
+    """`/_stcore/agent/*`; None serves no agent route (an app built without one)."""

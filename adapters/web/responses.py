@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from hexlit.adapters.web.status import http_status
+from hexlit.ports.agent import AgentAnswer
 from hexlit.ports.auth import AuthAnswer
 from hexlit.ports.cookies import Cookie
 from hexlit.ports.errors import (
@@ -231,6 +232,17 @@ def media(answer: MediaAnswer, allow_origin: str | None) -> WebResponse:
         headers.append(("Content-Disposition", answer.disposition))
     status = 206 if answer.content_range else 200
     return WebResponse(status, (*headers, *_cors(allow_origin)), b"", length=answer.length)
+
+
+AGENT_LINK = ("Link", '<openapi.json>; rel="service-desc"')
+"""On every agent API answer, errors most of all (RFC 8631): where the protocol is
+described, relative to the route that answered (the document sits beside it)."""
+
+
+def agent(answer: AgentAnswer) -> WebResponse:
+    """An agent route's answer (`/_stcore/agent/*`), linking the protocol's description."""
+    content_type = (("Content-Type", answer.content_type),) if answer.content_type else ()
+    return WebResponse(answer.status, (*content_type, *answer.headers, AGENT_LINK), answer.body)
 
 
 def framework_error(status: int) -> WebResponse:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -40,6 +40,9 @@ from hexlit.ports.media import MediaLibrary
 from hexlit.ports.metrics import MetricFamily
 from hexlit.ports.runtime import CapturedState, Outbox, Readiness, SessionStart
 from hexlit.ports.uploads import UploadedFiles
+
+if TYPE_CHECKING:
+    from hexlit.adapters.runtime.streamlit.agent import StreamlitAgent
 
 log = logging.getLogger("hexlit.runtime.streamlit")
 
@@ -87,6 +90,7 @@ class StreamlitRuntime:
         self._sessions: set[str] = set()
         self._run_listeners: list[Callable[[str], None]] = []
         self._pages: dict[str, str] = {}
+        self._agent: StreamlitAgent | None = None
 
     async def start(self) -> None:
         prepare_process(self._script, self._options, self._args)
@@ -108,6 +112,8 @@ class StreamlitRuntime:
         runtime, self._runtime = self._runtime, None
         if runtime is None:
             return
+        if self._agent is not None:
+            self._agent.close()
         # Disconnected sessions wait in Streamlit's storage, where stopping would leave
         # them (and each one's script event loop) unclosed: end them all first.
         for session_id in list(self._sessions):
@@ -249,6 +255,15 @@ class StreamlitRuntime:
             return None
         path: str | None = self._runtime.component_registry.get_component_path(name)
         return path
+
+    @property
+    def agent(self) -> StreamlitAgent:
+        """`AgentRuntime`: Streamlit's agent sessions over this runtime, once it runs."""
+        if self._agent is None:  # imported here: Streamlit keeps it out of `import streamlit`
+            from hexlit.adapters.runtime.streamlit.agent import StreamlitAgent
+
+            self._agent = StreamlitAgent(self._running)
+        return self._agent
 
     @property
     def bidi_registry(self) -> _BidiRegistry:
