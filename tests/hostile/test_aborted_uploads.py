@@ -22,7 +22,6 @@ import pytest
 from redis import Redis
 from websockets.sync.client import connect
 
-from hexlit.composition.serve import release_stores
 from tests.hostile.wire import exchange, get, still_serves
 from tests.support.files import BOUNDARY, LiveSession, live_session, multipart
 from tests.support.net import free_port
@@ -103,26 +102,15 @@ def test_aborted_uploads_leave_no_file(
     still_serves(server.port)
 
 
-def test_aborted_uploads_leave_no_redis_key(stack: str, redis: RedisServer) -> None:
-    server = ServerUnderTest(stack, {"hexlit.store": "redis", "hexlit.redis_url": redis.url})
-    server.start()
-    try:
-        abort_every_way(server)
-        with Redis.from_url(redis.url) as client:  # a blocking client: no event loop here
-            left = [key for key in client.scan_iter(match="hexlit:*") if b":upload:" in key]
-        assert left == []
-        still_serves(server.port)
-    finally:
-        stop_as_hexlit_run_does(server)
-
-
-def stop_as_hexlit_run_does(server: ServerUnderTest) -> None:
-    """Sessions first, then the Redis connections, then the server: `ServerUnderTest.stop`
-    alone leaves the shared Redis client open (a ResourceWarning, and on uvloop a
-    `loop.close()` that hangs while that warning is an error)."""
-    server.call(server.container.sessions().stop())
-    server.call(release_stores(server.container))
-    server.stop()
+def test_aborted_uploads_leave_no_redis_key(
+    make_server: Callable[..., ServerUnderTest], redis: RedisServer
+) -> None:
+    server = make_server({"hexlit.store": "redis", "hexlit.redis_url": redis.url})
+    abort_every_way(server)
+    with Redis.from_url(redis.url) as client:  # a blocking client: no event loop here
+        left = [key for key in client.scan_iter(match="hexlit:*") if b":upload:" in key]
+    assert left == []
+    still_serves(server.port)
 
 
 @pytest.mark.hostile_slow  # a `hexlit run` process per stack: about 3 s each

@@ -17,7 +17,7 @@ from typing import Any
 import uvloop
 
 from hexlit.composition.container import Container, build_container
-from hexlit.composition.serve import start_server
+from hexlit.composition.serve import start_server, stop_server
 from hexlit.composition.settings import load_config
 
 START_TIMEOUT = 30.0
@@ -71,14 +71,12 @@ class ServerUnderTest:
         self.port = self._server.port
 
     def stop(self) -> None:
+        """Stop as `hexlit run` does (sessions, server, then the stores released: a Redis
+        client left open is a ResourceWarning, and on uvloop a `loop.close()` that hangs
+        while warnings are errors), then end the loop's thread."""
         if self._server is not None:
             server, self._server = self._server, None
-
-            async def shutdown() -> None:
-                await self.container.sessions().stop()
-                await server.stop()
-
-            self.call(shutdown(), STOP_TIMEOUT)
+            self.call(stop_server(self.container, server), STOP_TIMEOUT)
         if self._thread.is_alive():
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(STOP_TIMEOUT)
