@@ -3,8 +3,9 @@
 A server reads a request head from the first byte up to the empty line. Until then it
 only knows bytes, and must decide early: bytes that cannot start a request (a TLS
 ClientHello sent to a plain port, noise) get 400; a head over the limits below gets
-414 or 431; a body over `BUFFERED_BODY_LIMIT` sent to a route that takes no body gets 413
-before it is read. Each answer names the problem, and the connection is closed.
+414 or 431; a head declaring its body's length twice (`Content-Length` and
+`Transfer-Encoding`) gets 400; a body over `BUFFERED_BODY_LIMIT` sent to a route that takes
+no body gets 413 before it is read. Each answer names the problem, and the connection is closed.
 
 `HEAD_STOP` says where reading a head can stop: at its end, or as soon as the bytes so far
 are refused whatever follows. `refusal` then judges the bytes read. The Tornado stack
@@ -43,6 +44,8 @@ _REQUEST_LINE = re.compile(rb"(?:\r?\n)?([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP
 _METHOD_START = re.compile(rb"\A(?:\r?\n)?[!#$%&'*+.^_`|~0-9A-Za-z-]")
 _DECLARES_A_BODY = re.compile(rb"\n(?:content-length[ \t]*:[ \t]*0*[1-9]|transfer-encoding)", re.I)
 _CONTENT_LENGTH = re.compile(rb"\ncontent-length[ \t]*:[ \t]*(\d+)", re.I)
+_CONTENT_LENGTH_FIELD = re.compile(rb"\ncontent-length[ \t]*:", re.I)
+_TRANSFER_ENCODING_FIELD = re.compile(rb"\ntransfer-encoding[ \t]*:", re.I)
 
 NOT_HTTP = responses.refused(400, "not an HTTP/1.1 request")
 URI_TOO_LONG = responses.refused(414, f"request line longer than {MAX_LINE_BYTES} bytes")
@@ -54,6 +57,12 @@ FIELDS_TOO_LARGE = responses.refused(
 BODY_NOT_TAKEN = responses.refused(
     413, f"request body too large: this route takes at most {BUFFERED_BODY_LIMIT} bytes"
 )
+TWO_BODY_LENGTHS = responses.refused(
+    400, "both Content-Length and Transfer-Encoding: the body's end is ambiguous"
+)
+"""RFC 9112 §6.1: such a request may be refused, and if served, its connection must be
+closed; refusing it on every stack means no parser's choice between the two decides where
+a request hidden in the body starts (request smuggling)."""
 HEAD_TIMEOUT = responses.refused(408, "request head not received in time")
 MALFORMED = responses.refused(400, "malformed HTTP request")
 """What an HTTP parser refused after the rule let the head through (a header line
@@ -83,6 +92,8 @@ def refusal(head: bytes, base_path: str) -> responses.WebResponse | None:
     request = _REQUEST_LINE.match(head)
     if request is None:
         return NOT_HTTP
+    if _CONTENT_LENGTH_FIELD.search(head) and _TRANSFER_ENCODING_FIELD.search(head):
+        return TWO_BODY_LENGTHS
     if _takes_no_large_body(request[1], request[2], base_path) and _large_body(head):
         return BODY_NOT_TAKEN
     return None

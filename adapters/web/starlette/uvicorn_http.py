@@ -85,9 +85,17 @@ class GuardedHttp:
         super().handle_websocket_upgrade(*args)  # type: ignore[misc]
 
     def refuse(self, answer: responses.WebResponse) -> None:
-        """Answer, stop sending, and drop what the client still sends for a moment."""
+        """Answer, stop sending, and drop what the client still sends for a moment.
+
+        A route already running (its body turned out malformed) is told the client left:
+        its own answer is dropped instead of failing, and logged as an ASGI exception,
+        on a connection that has had its answer."""
         self._refused = True
         self._disarm()
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.message_event.set()
         self.transport.write(responses.closing_bytes(answer))
         if self.transport.can_write_eof():
             self.transport.write_eof()
