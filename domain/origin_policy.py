@@ -8,6 +8,7 @@ address, are handed in once, at start-up, by the composition root.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -17,6 +18,12 @@ from hexlit.ports.errors import BadRequest, HostRejected, OriginRejected
 
 LOCAL_HOSTNAMES: Final = frozenset({"localhost", "0.0.0.0", "127.0.0.1", "::1"})
 MALFORMED_HOST: Final = "missing or malformed Host header"
+_HOST_HEADER: Final = re.compile(
+    r"(?:\[[0-9A-Za-z:.%~_-]+\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+)(?::[0-9]*)?"
+)
+"""RFC 9110 §7.2 `Host = uri-host [ ":" port ]`, with RFC 3986's `IP-literal` (bracketed)
+or `reg-name` (unreserved, percent-encoded and sub-delims characters only) as `uri-host`.
+A space, a quote, `<` or a backslash is no part of a host, whatever `urlsplit` makes of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +128,7 @@ def _split(origin: str) -> tuple[str, str] | None:
 
 
 def _hostname_of_host_header(host: str | None) -> str | None:
-    if not host:
+    if not host or not _HOST_HEADER.fullmatch(host.strip()):
         return None
     try:
         parts = urlsplit("//" + host.strip())

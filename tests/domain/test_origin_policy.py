@@ -154,6 +154,12 @@ def test_host_patterns(pattern: str, host: str, allowed: bool) -> None:
         "a:99999",
         "[::1",
         ":8501",
+        "example.com evil.example",
+        'example.com"<script>',
+        "example.com\\evil.example",
+        "exa\tmple.com",
+        "ex\u0430mple.com",
+        "[::1]x",
     ],
 )
 def test_malformed_host_headers_are_rejected_when_a_list_is_set(host: str | None) -> None:

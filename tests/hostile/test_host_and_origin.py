@@ -144,21 +144,11 @@ MALFORMED_HOSTS = [
 
 
 def test_malformed_hosts_are_400_on_every_route_when_allowed_hosts_is_set(
-    make_server: Callable[..., ServerUnderTest], request: pytest.FixtureRequest
+    make_server: Callable[..., ServerUnderTest],
 ) -> None:
     """ADR 0012: with a list set, every request needs one well-formed Host (RFC 9112
-    §3.2), on plain routes as on the handshake."""
+    §3.2, RFC 3986 §3.2.2), on plain routes as on the handshake."""
     server = make_server({"server.allowedHosts": ALLOWED})
-    if server.stack.startswith("starlette"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="a Host holding characters RFC 3986 does not allow in a host (a "
-                "space, '\"<', a backslash) passes the core's well-formedness check "
-                "(urlsplit takes it as a host name): plain routes serve it (200) and the "
-                "handshake answers 403, not 400; Tornado's own parser refuses it",
-            )
-        )
     wrong = []
     for host in MALFORMED_HOSTS:
         for path in ("/_stcore/health", "/", "/media/x.mp4", "/_stcore/upload_file/a/b"):
