@@ -40,6 +40,20 @@ def children_of(pid: int) -> list[int]:
     return sorted(found)
 
 
+def workers_of(supervisor: int) -> list[int]:
+    """Every live worker process started by `supervisor`, wherever it was reparented to
+    (found by the worker spec in its environment)."""
+    marker = f'"supervisor_pid": {supervisor},'.encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                environ = Path(f"/proc/{entry}/environ").read_bytes()
+                if b"HEXLIT_WORKER_SPEC=" in environ and marker in environ and alive(int(entry)):
+                    found.append(int(entry))
+    return sorted(found)
+
+
 def alive(pid: int) -> bool:
     """Whether `pid` runs (a zombie, dead but not yet reaped, does not count)."""
     try:

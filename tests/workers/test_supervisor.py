@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from tests.workers.support import (
     alive,
     children_of,
     http_request,
+    workers_of,
 )
 
 STACKS = ["starlette", "tornado"]
@@ -90,6 +93,7 @@ def wait_for_replacement(hexlit: Workers, gone: int) -> list[int]:
 def assert_all_gone(pids: set[int], supervisor: int) -> None:
     """No worker ever started, nor the supervisor, runs any more."""
     assert children_of(supervisor) == []
+    assert workers_of(supervisor) == []
     assert sorted(pid for pid in pids | {supervisor} if alive(pid)) == []
 
 
@@ -98,6 +102,7 @@ def test_two_workers_serve_one_app_as_one(stack: str, tmp_path: Path) -> None:
     with Workers(stack, tmp_path) as hexlit:
         first, second = hexlit.workers()
         seen = {first, second}
+        assert workers_of(hexlit.process.pid) == sorted(seen)  # the orphan check sees them
         with hexlit.connection_to(first) as sock:
             status, _ = http_request(sock, "GET", "/_stcore/health")
         xsrf = httpx.get(hexlit.url("/_stcore/health"), timeout=TIMEOUT).cookies["_streamlit_xsrf"]
@@ -164,7 +169,7 @@ def test_a_unix_socket_is_shared_and_no_worker_outlives_a_killed_supervisor(
         os.kill(hexlit.process.pid, signal.SIGKILL)
         hexlit.process.wait(EXIT_WAIT)
         deadline = time.monotonic() + WAIT
-        while any(alive(pid) for pid in workers):
+        while any(alive(pid) for pid in workers) or workers_of(hexlit.process.pid):
             assert time.monotonic() < deadline, "a worker outlived its supervisor"
             time.sleep(0.05)
 
@@ -187,3 +192,23 @@ def test_one_worker_is_the_single_process_of_before(tmp_path: Path) -> None:
         assert "Served by hexlit on starlette (" in hexlit.output()
     finally:
         hexlit.__exit__()
+
+
+def test_workers_that_cannot_start_stop_the_supervisor_with_2(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMLIT_", "HEXLIT_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hexlit.composition", "run", "builtin:nope",
+         "--hexlit.workers", "2", "--server.address", "127.0.0.1", "--server.port", "0",
+         "--hexlit.storeDir", str(tmp_path / "store")],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        output, _ = process.communicate(timeout=EXIT_WAIT * 2)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(EXIT_WAIT)
+    assert process.returncode == 2
+    assert b"unknown built-in app 'builtin:nope'" in output
+    assert b"worker 0 cannot start" in output or b"worker 1 cannot start" in output
+    assert workers_of(process.pid) == []
