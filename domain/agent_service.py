@@ -18,8 +18,10 @@ errors are `{"error": {"code", "message"}}`; the MCP route's are JSON-RPC errors
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -40,17 +42,22 @@ JSONRPC_INVALID_REQUEST: Final = -32600
 WITHHELD_HEADERS: Final = frozenset({"cookie", "authorization", "proxy-authorization"})
 """Never handed to the app as `st.context.headers`: credentials for whatever fronts it."""
 
+# The words are Streamlit 1.67's, so a client sees the same answer from either server.
 OFF: Final = (
-    "This app does not serve the agent API; its operator can turn it on with "
+    "This app does not serve the agent API. Its operator can turn it on with "
     "`server.enableAgentApi`."
 )
 NO_AGENT_RUNTIME: Final = (
     "This app's runtime cannot be driven by an agent: the agent API needs a Streamlit app."
 )
-BAD_HOST: Final = "This request's Host is not in `server.allowedHosts`."
+BAD_HOST: Final = (
+    "This request's Host is not in `server.allowedHosts`, which the app enforces for its "
+    "WebSocket too."
+)
 BAD_ORIGIN: Final = (
     "This request came from a web page (it has an `Origin` header) whose origin is not in "
-    "`server.corsAllowedOrigins`. Call the API from a program, which sends no `Origin`."
+    "`server.corsAllowedOrigins`. Call the API from a program, which sends no `Origin` "
+    "header."
 )
 PAGE_WITHOUT_JSON: Final = (
     "A request from a web page (it has an `Origin` header) must send "
@@ -63,6 +70,7 @@ STATUS: Final[dict[str, int]] = {
     "origin_not_allowed": 403,
     "invalid_request": 400,
     "request_too_large": 413,
+    "wait_timed_out": 202,
 }
 
 
@@ -209,10 +217,39 @@ class AgentExchange:
         self._chunks.append(chunk)
         return None
 
-    async def finish(self) -> AgentAnswer:
+    async def finish(self, gone: Awaitable[None] | None = None) -> AgentAnswer:
         if self._refusal is not None:
             return self._refusal
-        return await self._service.answer(self._request, b"".join(self._chunks))
+        call = self._service.answer(self._request, b"".join(self._chunks))
+        if gone is None:
+            return await call
+        return await _unless_gone(call, gone, self._request.route)
+
+
+async def _unless_gone(
+    call: Awaitable[AgentAnswer], gone: Awaitable[None], route: AgentRoute
+) -> AgentAnswer:
+    """`call`'s answer, or, once the client has left, `call` cancelled: a client whose own
+    timeout is shorter than `server.agentWaitTimeout` would otherwise leave its call in
+    flight, and its retry would be told the session is busy. Cancelled, the call becomes
+    a timed-out run, which the retry collects."""
+    work = asyncio.ensure_future(call)
+    left = asyncio.ensure_future(gone)
+    try:
+        await asyncio.wait({work, left}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        work.cancel()
+        raise
+    finally:
+        left.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await left
+    if work.done():
+        return work.result()
+    work.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await work
+    return refusal(route, "wait_timed_out", "The client disconnected before the run settled.")
 
 
 def refusal(route: AgentRoute, code: str, message: str, status: int | None = None) -> AgentAnswer:

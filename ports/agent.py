@@ -9,6 +9,7 @@ runtime, which alone knows the app, answers a call that got through.
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -63,8 +64,10 @@ class AgentExchange(Protocol):
         (then stop reading and send it)."""
         ...
 
-    async def finish(self) -> AgentAnswer:
-        """The answer, once the whole body has been fed."""
+    async def finish(self, gone: Awaitable[None] | None = None) -> AgentAnswer:
+        """The answer, once the whole body has been fed. `gone` completes when the client
+        has left: the call is then cancelled (a retry collects its run), as Streamlit
+        does, and the answer is one nobody reads."""
         ...
 
 

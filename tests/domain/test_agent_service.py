@@ -186,3 +186,47 @@ def test_the_runtime_gets_the_trusted_identity_and_no_credentials() -> None:
     call = runtime.calls[0][1]
     assert call.user_info == {"email": "a@example.com", "name": None}
     assert [name for name, _ in call.headers] == ["Host", "X-User", "X-Trace"]
+
+
+class StuckRuntime(RecordingRuntime):
+    """An app whose run never settles: the call waits until it is cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancelled = False
+
+    async def agent_interact(self, call: AgentCall) -> AgentReply:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        raise AssertionError("unreachable")
+
+
+def test_a_client_that_leaves_cancels_its_call() -> None:
+    """As Streamlit: the wait ends when the client goes, so its retry can collect the
+    run instead of being told the session is busy."""
+    runtime = StuckRuntime()
+
+    async def scenario() -> AgentAnswer:
+        exchange = service(runtime).begin(post(R.INTERACT))
+        assert exchange.feed(b"{}") is None
+        left = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(left.set_result, None)
+        return await asyncio.wait_for(exchange.finish(left), timeout=5)
+
+    answer = asyncio.run(scenario())
+    assert (answer.status, error_code(answer)) == (202, "wait_timed_out")
+    assert runtime.cancelled
+
+
+def test_a_client_that_stays_gets_the_answer() -> None:
+    runtime = RecordingRuntime()
+
+    async def scenario() -> AgentAnswer:
+        exchange = service(runtime).begin(post(R.INTERACT))
+        never = asyncio.get_running_loop().create_future()
+        return await asyncio.wait_for(exchange.finish(never), timeout=5)
+
+    assert asyncio.run(scenario()).body == b'{"ok":true}'
