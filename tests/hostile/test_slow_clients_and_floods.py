@@ -13,8 +13,6 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
-import pytest
-
 from tests.hostile.wire import (
     FrameReader,
     errors_logged,
@@ -82,19 +80,10 @@ def stall_and_check(server: ServerUnderTest) -> None:
 
 
 def test_closing_a_stalled_reader_logs_no_error(
-    make_server: Callable[..., ServerUnderTest], request: pytest.FixtureRequest
+    make_server: Callable[..., ServerUnderTest],
 ) -> None:
     """An attacker must not be able to write tracebacks into the log at will."""
     server = make_server({"hexlit.queueMaxBytes": MIB})
-    if server.stack == "tornado":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="the session's sender task is cancelled while Tornado awaits the "
-                "write; Tornado's write future callback then logs 'Exception in callback "
-                "BaseIOStream.write ... CancelledError' at ERROR for every slow client",
-            )
-        )
     with errors_logged() as errors:
         stall_and_check(server)
     assert [record.getMessage()[:80] for record in errors] == []

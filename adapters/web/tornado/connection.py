@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
@@ -17,8 +19,11 @@ class TornadoConnection:
         self._handler = handler
 
     async def send(self, frame: bytes) -> None:
+        """The write is shielded: the core cancels a sender stuck on a client that stopped
+        reading, and a cancel reaching Tornado's write future makes Tornado log an ERROR
+        traceback for every slow client. The write itself ends when the socket closes."""
         try:
-            await self._handler.write_message(frame, binary=True)
+            await asyncio.shield(self._handler.write_message(frame, binary=True))
         except (WebSocketClosedError, StreamClosedError) as error:
             raise ClientGone("connection closed") from error
 
