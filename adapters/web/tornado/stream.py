@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tornado.websocket import WebSocketHandler
+from tornado.websocket import WebSocketHandler, WebSocketProtocol
 
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.tornado.connection import TornadoConnection
+from hexlit.adapters.web.tornado.websocket_rules import rfc_protocol
 from hexlit.ports.errors import HexlitError, RuntimeUnavailable
 from hexlit.ports.runtime import ClientInfo
 from hexlit.ports.sessions import Admission, Handshake, SessionHandle, Sessions
@@ -56,6 +57,9 @@ class StreamHandler(WebSocketHandler):
         for name, value in answer.headers:
             self.set_header(name, value)
         self.finish(answer.body)
+
+    def get_websocket_protocol(self) -> WebSocketProtocol | None:
+        return rfc_protocol(self)  # Tornado's, failing frames RFC 6455 forbids
 
     def check_origin(self, origin: str) -> bool:
         return True  # decided by the core's origin policy in `prepare`
