@@ -13,6 +13,7 @@ from dependency_injector import containers, providers
 from hexlit.adapters.assets.filesystem import FolderAssets, FolderTree
 from hexlit.adapters.system.clock import SystemClock
 from hexlit.adapters.system.ids import UuidIds
+from hexlit.adapters.web.routes import route_template
 from hexlit.composition import slices
 from hexlit.composition.app_objects import find_app_object, serve_app_object
 from hexlit.composition.builders import (
@@ -205,7 +206,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     http_telemetry = providers.Singleton(
-        HttpTelemetry, traffic, tracer, clock, web_settings.provided.base_path
+        HttpTelemetry, traffic, tracer, clock, web_settings.provided.base_path, route_template
     )
     use_cases = providers.Singleton(
         WebUseCases,

@@ -6,7 +6,9 @@ connection; stores are wrapped by `observe_store`. Everything lands in one `Traf
 (read by `/_stcore/metrics`) and, when tracing is on, in spans of the `Tracer` port.
 
 Label values are always from small fixed sets: route templates (never raw paths),
-known methods, status codes, close codes, store names.
+known methods, status codes, close codes, store names. The templates are the web
+layer's route table's (`adapters/web/routes.py`), handed in as `HttpTelemetry`'s
+`routes`: the core names no path but the two its login-trace rule is about.
 """
 
 from __future__ import annotations
@@ -28,29 +30,10 @@ from hexlit.ports.errors import HexlitError, StoreUnavailable
 from hexlit.ports.metrics import MetricFamily
 from hexlit.ports.tracing import Attributes, AttributeValue, Span, SpanKind, Tracer
 
-ROUTES: Final[tuple[tuple[str, bool, str], ...]] = (
-    # (path below the base path, is a prefix, route template)
-    ("/_stcore/health", False, "/_stcore/health"),
-    ("/_stcore/host-config", False, "/_stcore/host-config"),
-    ("/_stcore/metrics", False, "/_stcore/metrics"),
-    ("/_stcore/stream", False, "/_stcore/stream"),
-    ("/_stcore/script-health-check", False, "/_stcore/script-health-check"),
-    ("/_stcore/upload_file/", True, "/_stcore/upload_file/{session_id}/{file_id}"),
-    ("/_stcore/bidi-components/", True, "/_stcore/bidi-components/{name}/{path}"),
-    ("/component/", True, "/component/{name}/{path}"),
-    ("/media/", True, "/media/{file}"),
-    ("/app/static/", True, "/app/static/{path}"),
-    ("/auth/login", False, "/auth/login"),
-    ("/oauth2callback", False, "/oauth2callback"),
-    ("/auth/logout", False, "/auth/logout"),
-)
-"""Streamlit's endpoints, as templates. A path matching none is the frontend's."""
-
 current_session: ContextVar[str | None] = ContextVar("hexlit_session", default=None)
 """The first 8 characters of the session id of the connection running now (for logs):
 set when a session opens, in the connection's own task, so its log lines carry it."""
 
-FRONTEND_ROUTE: Final = "/{path}"
 LOGIN_ROUTE: Final = "/auth/login"
 CALLBACK_ROUTE: Final = "/oauth2callback"
 TRACE_COOKIE: Final = "_hexlit_trace"
@@ -66,13 +49,9 @@ LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 RUN_BUCKETS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
-def route_of(path: str, base_path: str = "") -> str:
-    """The route template of a raw request path: one of `ROUTES`, else the frontend's."""
-    below = path[len(base_path) :] if base_path and path.startswith(base_path) else path
-    for start, prefix, template in ROUTES:
-        if below == start or (prefix and below.startswith(start)):
-            return template
-    return FRONTEND_ROUTE
+def below_base(path: str, base_path: str) -> str:
+    """`path` without the base path it starts with (as the route templates are written)."""
+    return path[len(base_path) :] if base_path and path.startswith(base_path) else path
 
 
 def method_label(method: str) -> str:
@@ -274,16 +253,27 @@ class NoTracer:
 
 
 class HttpTelemetry:
-    """Implements `HttpObserver`: a span and a latency sample per request."""
+    """Implements `HttpObserver`: a span and a latency sample per request.
 
-    def __init__(self, traffic: Traffic, tracer: Tracer, clock: Clock, base_path: str = "") -> None:
+    `routes` names a path below the base path by its route's template.
+    """
+
+    def __init__(
+        self,
+        traffic: Traffic,
+        tracer: Tracer,
+        clock: Clock,
+        base_path: str,
+        routes: Callable[[str], str],
+    ) -> None:
         self._traffic = traffic
         self._tracer = tracer
         self._clock = clock
         self._base_path = base_path
+        self._routes = routes
 
     def begin(self, method: str, path: str, header: Callable[[str], str | None]) -> _Exchange:
-        route = route_of(path, self._base_path)
+        route = self._routes(below_base(path, self._base_path))
         method = method_label(method)
         span: Span = NO_SPAN
         if self._tracer.enabled:

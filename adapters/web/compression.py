@@ -3,7 +3,8 @@
 Compressed: answers of 1000 bytes or more to clients that accept gzip (page fallbacks,
 manifest, component and app static files, metrics). Never: the root document and the
 hashed `/static/` bundles (Streamlit skips them), media (byte ranges must address the
-stored bytes), error and redirect answers. Level 5, as Streamlit uses.
+stored bytes), error and redirect answers, and any method but GET (a HEAD tells the
+identity length, a large file streams unencoded). Level 5, as Streamlit uses.
 """
 
 from __future__ import annotations
@@ -27,9 +28,14 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     return False
 
 
-def gzipped(answer: WebResponse, accept_encoding: str | None) -> WebResponse:
-    """`answer` gzip-encoded when that is worth it and allowed, else `answer` itself."""
-    if answer.status != 200 or len(answer.body) < MIN_SIZE or not accepts_gzip(accept_encoding):
+def gzipped(answer: WebResponse, method: str | None, accept_encoding: str | None) -> WebResponse:
+    """`answer` gzip-encoded when that is worth it and allowed, else `answer` itself.
+
+    Every stack calls this on every buffered answer it may compress: the rules, GET only
+    included, are decided here once."""
+    if method != "GET" or answer.status != 200 or len(answer.body) < MIN_SIZE:
+        return answer
+    if not accepts_gzip(accept_encoding):
         return answer
     if any(name.lower() == "content-encoding" for name, _ in answer.headers):
         return answer

@@ -92,6 +92,13 @@ def test_unknown_components_are_404(app_server: ServerUnderTest) -> None:
     assert (response.status_code, response.text) == (404, "Component not found")
 
 
+@pytest.mark.parametrize("path", [f"/component/{COMPONENT}", f"/component/{COMPONENT}/"])
+def test_a_component_without_a_file_is_404(app_server: ServerUnderTest, path: str) -> None:
+    """As Streamlit 1.67: its folder is no file (never the frontend's page fallback)."""
+    response = get(app_server, path)
+    assert (response.status_code, response.text) == (404, "read error")
+
+
 def test_the_streamlit_frontend_is_served(app_server: ServerUnderTest) -> None:
     response = get(app_server, "/")
     assert response.status_code == 200

@@ -8,30 +8,8 @@ from collections.abc import AsyncGenerator
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from hexlit.domain.observation import (
-    FRONTEND_ROUTE,
-    NoTracer,
-    Traffic,
-    observe_store,
-    route_of,
-)
+from hexlit.domain.observation import NoTracer, Traffic, observe_store
 from hexlit.ports.errors import StoreUnavailable
-
-
-@pytest.mark.parametrize(
-    ("path", "route"),
-    [
-        ("/_stcore/health", "/_stcore/health"),
-        ("/app/_stcore/health", "/_stcore/health"),
-        ("/media/abc.mp4", "/media/{file}"),
-        ("/_stcore/upload_file/s/f", "/_stcore/upload_file/{session_id}/{file_id}"),
-        ("/component/x/index.html", "/component/{name}/{path}"),
-        ("/_stcore/healthz", FRONTEND_ROUTE),
-        ("/any/thing/at/all", FRONTEND_ROUTE),
-    ],
-)
-def test_every_path_maps_to_one_of_a_few_templates(path: str, route: str) -> None:
-    assert route_of(path, "/app" if path.startswith("/app/") else "") == route
 
 
 class FlakyStore:

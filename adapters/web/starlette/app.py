@@ -1,9 +1,10 @@
-"""The ASGI application: routes as data, closed over the use cases."""
+"""The ASGI application: the route table as Starlette routes, closed over the use cases."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -13,11 +14,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hexlit.adapters.web import responses
+from hexlit.adapters.web import responses, routes
+from hexlit.adapters.web.routes import served_routes
 from hexlit.adapters.web.settings import WebSettings
-from hexlit.adapters.web.starlette.auth import auth_routes
+from hexlit.adapters.web.starlette.auth import auth_endpoints
 from hexlit.adapters.web.starlette.files import app_static_endpoint, component_endpoint
-from hexlit.adapters.web.starlette.frontend import frontend_routes
+from hexlit.adapters.web.starlette.frontend import frontend_endpoint
 from hexlit.adapters.web.starlette.media import media_endpoint
 from hexlit.adapters.web.starlette.observe import ObserveRequests
 from hexlit.adapters.web.starlette.probes import (
@@ -32,72 +34,58 @@ from hexlit.ports.errors import HexlitError
 from hexlit.ports.status import ServerStatus
 from hexlit.ports.web import WebUseCases
 
-PROBE_METHODS = ["GET", "HEAD", "OPTIONS"]
-
 
 def make_routes(use_cases: WebUseCases, settings: WebSettings) -> list[BaseRoute]:
-    """Every route, under `settings.base_path`; the frontend catch-all goes last."""
-    base = settings.base_path
-    status, cors = use_cases.status, use_cases.cors
-    routes: list[BaseRoute] = [
-        Route(
-            f"{base}/_stcore/health",
-            probe_endpoint(status, cors, status.health),
-            methods=PROBE_METHODS,
-        ),
-        Route(
-            f"{base}/_stcore/host-config",
-            host_config_endpoint(status, cors),
-            methods=["GET", "HEAD"],
-        ),
-        Route(
-            f"{base}/_stcore/metrics",
-            metrics_endpoint(cors, use_cases.metrics),
-            methods=["GET", "OPTIONS"],
-        ),
-        Route(
-            f"{base}/media/{{name:path}}",
-            media_endpoint(use_cases.media, cors),
-            methods=["GET", "HEAD", "OPTIONS"],
-        ),
-        Route(
-            f"{base}/_stcore/upload_file/{{session_id}}/{{file_id}}",
-            upload_endpoint(use_cases.uploads),
-            methods=["PUT", "DELETE", "OPTIONS"],
-        ),
-        Route(
-            f"{base}/component/{{name}}/{{path:path}}",
-            component_endpoint(use_cases.components, cors),
-            methods=["GET", "HEAD", "OPTIONS"],
-        ),
-        Route(
-            f"{base}/_stcore/bidi-components/{{name}}/{{path:path}}",
-            component_endpoint(use_cases.bidi_components, cors),
-            methods=["GET", "HEAD", "OPTIONS"],
-        ),
-        WebSocketRoute(f"{base}/_stcore/stream", stream_endpoint(use_cases.sessions)),
-        Route(f"{base}/_stcore/stream", _not_an_upgrade, methods=["GET", "HEAD"]),
-    ]
-    if settings.script_health_check:
-        routes.append(
-            Route(
-                f"{base}/_stcore/script-health-check",
-                probe_endpoint(status, cors, status.script_health),
-                methods=PROBE_METHODS,
-            )
-        )
-    routes += auth_routes(use_cases.auth, base)
-    if use_cases.app_static is not None:
-        routes.append(
-            Route(
-                f"{base}/app/static/{{path:path}}",
-                app_static_endpoint(use_cases.app_static),
-                methods=["GET", "HEAD", "OPTIONS"],
-            )
-        )
-    if use_cases.frontend is not None:
-        routes += frontend_routes(use_cases.frontend, base)
+    """The route table (`adapters/web/routes.py`) in Starlette's terms, under
+    `settings.base_path`; a WebSocket row also answers a plain request with a 400."""
+    endpoints = _endpoints(use_cases)
+    routes: list[BaseRoute] = []
+    for route in served_routes(use_cases, settings):
+        methods = list(route.methods)
+        for path in _paths(route, settings.base_path):
+            if route.websocket:
+                routes.append(WebSocketRoute(path, endpoints[route.kind]))
+                routes.append(Route(path, _not_an_upgrade, methods=methods))
+            else:
+                routes.append(Route(path, endpoints[route.kind], methods=methods))
     return routes
+
+
+def _paths(route: routes.Route, base_path: str) -> list[str]:
+    """The row's template in Starlette's syntax: a tail is `{name:path}`, and an optional
+    one is also the path without it (none when that is the empty base path)."""
+    path = base_path + route.template
+    if route.tail is routes.Tail.SEGMENT:
+        return [path]
+    head, _, name = path.rstrip("}").rpartition("{")
+    with_tail = f"{head}{{{name}:path}}"
+    without = head.removesuffix("/")
+    return [with_tail, without] if route.tail is routes.Tail.OPTIONAL and without else [with_tail]
+
+
+def _endpoints(use_cases: WebUseCases) -> dict[routes.Kind, Any]:
+    """Each use case's endpoint, closed over its port."""
+    status, cors = use_cases.status, use_cases.cors
+    login, callback, logout = auth_endpoints(use_cases.auth)
+    endpoints: dict[routes.Kind, Any] = {
+        routes.Kind.HEALTH: probe_endpoint(status, cors, status.health),
+        routes.Kind.SCRIPT_HEALTH: probe_endpoint(status, cors, status.script_health),
+        routes.Kind.HOST_CONFIG: host_config_endpoint(status, cors),
+        routes.Kind.METRICS: metrics_endpoint(cors, use_cases.metrics),
+        routes.Kind.MEDIA: media_endpoint(use_cases.media, cors),
+        routes.Kind.UPLOAD: upload_endpoint(use_cases.uploads),
+        routes.Kind.COMPONENT: component_endpoint(use_cases.components, cors),
+        routes.Kind.BIDI_COMPONENT: component_endpoint(use_cases.bidi_components, cors),
+        routes.Kind.STREAM: stream_endpoint(use_cases.sessions),
+        routes.Kind.LOGIN: login,
+        routes.Kind.OAUTH_CALLBACK: callback,
+        routes.Kind.LOGOUT: logout,
+    }
+    if use_cases.app_static is not None:
+        endpoints[routes.Kind.APP_STATIC] = app_static_endpoint(use_cases.app_static)
+    if use_cases.frontend is not None:
+        endpoints[routes.Kind.FRONTEND] = frontend_endpoint(use_cases.frontend)
+    return endpoints
 
 
 def create_app(use_cases: WebUseCases, settings: WebSettings) -> Starlette:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.starlette.render import to_response
 from hexlit.ports.auth import Auth
 
+Endpoint = Callable[[Request], Awaitable[Response]]
 
-def auth_routes(auth: Auth, base: str) -> list[BaseRoute]:
+
+def auth_endpoints(auth: Auth) -> tuple[Endpoint, Endpoint, Endpoint]:
+    """The endpoints of login, the provider's callback and logout."""
+
     async def login(request: Request) -> Response:
         answer = await auth.login(
             request.query_params.get("provider"), request.headers.get("cookie")
@@ -32,8 +37,4 @@ def auth_routes(auth: Auth, base: str) -> list[BaseRoute]:
     async def logout(request: Request) -> Response:
         return to_response(responses.auth(await auth.logout(request.headers.get("cookie"))))
 
-    return [
-        Route(f"{base}/auth/login", login, methods=["GET"]),
-        Route(f"{base}/oauth2callback", callback, methods=["GET"]),
-        Route(f"{base}/auth/logout", logout, methods=["GET"]),
-    ]
+    return login, callback, logout

@@ -14,6 +14,7 @@ from hexlit.adapters.web.starlette.render import raw_headers, to_response
 from hexlit.ports.components import AppStatic, Components
 from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
+from hexlit.ports.frontend import FileAnswer
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -30,12 +31,7 @@ def component_endpoint(components: Components, cors: Cors) -> Endpoint:
             )
         except HexlitError as failure:
             return to_response(responses.error(failure, allow), request.method)
-        rendered = responses.component_file(answer, allow)
-        if answer.stream is not None:
-            return ChunkStream(answer.stream, rendered.status, raw_headers(rendered))
-        if request.method == "GET":
-            rendered = gzipped(rendered, request.headers.get("accept-encoding"))
-        return to_response(rendered, request.method)
+        return _file_response(request, responses.component_file(answer, allow), answer)
 
     return endpoint
 
@@ -50,11 +46,16 @@ def app_static_endpoint(app_static: AppStatic) -> Endpoint:
             )
         except HexlitError as failure:
             return to_response(responses.error(failure, "*"), request.method)
-        rendered = responses.app_static_file(answer)
-        if answer.stream is not None:
-            return ChunkStream(answer.stream, rendered.status, raw_headers(rendered))
-        if request.method == "GET":
-            rendered = gzipped(rendered, request.headers.get("accept-encoding"))
-        return to_response(rendered, request.method)
+        return _file_response(request, responses.app_static_file(answer), answer)
 
     return endpoint
+
+
+def _file_response(
+    request: Request, rendered: responses.WebResponse, answer: FileAnswer
+) -> Response:
+    """A large file streams from disk as it is; a buffered one may be gzipped."""
+    if answer.stream is not None:
+        return ChunkStream(answer.stream, rendered.status, raw_headers(rendered))
+    accept_encoding = request.headers.get("accept-encoding")
+    return to_response(gzipped(rendered, request.method, accept_encoding), request.method)

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from hexlit.adapters.web import responses
 from hexlit.adapters.web.compression import compressible_frontend_path, gzipped
@@ -14,21 +13,10 @@ from hexlit.adapters.web.starlette.render import to_response
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.frontend import FileAnswer, Frontend
 
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-
-def frontend_routes(frontend: Frontend, base_path: str) -> list[BaseRoute]:
-    """The catch-all under `base_path`, and `base_path` itself when there is one."""
-    endpoint = frontend_endpoint(frontend)
-    routes: list[BaseRoute] = [Route(f"{base_path}/{{rest:path}}", endpoint, methods=ALL_METHODS)]
-    if base_path:
-        routes.append(Route(base_path, endpoint, methods=ALL_METHODS))
-    return routes
-
 
 def frontend_endpoint(frontend: Frontend) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        rest = request.path_params.get("rest")
+        rest = request.path_params.get("path")
         path = "" if rest is None else "/" + rest
         try:
             query = request.scope["query_string"].decode("latin-1")  # no URL object built
@@ -37,8 +25,8 @@ def frontend_endpoint(frontend: Frontend) -> Callable[[Request], Awaitable[Respo
             return to_response(responses.error(failure), request.method)
         if isinstance(answer, FileAnswer):
             rendered = responses.file(answer)
-            if request.method == "GET" and compressible_frontend_path(path):
-                rendered = gzipped(rendered, request.headers.get("accept-encoding"))
+            if compressible_frontend_path(path):
+                rendered = gzipped(rendered, request.method, request.headers.get("accept-encoding"))
             return to_response(rendered, request.method)
         return to_response(responses.redirect(answer), request.method)
 

@@ -24,7 +24,7 @@ def media_endpoint(media: Media, cors: Cors) -> Callable[[Request], Awaitable[Re
         head = request.method == "HEAD"
         try:
             answer = await media.open(
-                request.path_params["name"], request.headers.get("range"), head
+                request.path_params["file"], request.headers.get("range"), head
             )
         except HexlitError as failure:
             return to_response(responses.error(failure, allow), request.method)

@@ -6,32 +6,21 @@ from collections.abc import Awaitable, Callable
 
 from starlette.websockets import WebSocket
 
-from hexlit.adapters.web import responses
+from hexlit.adapters.web import requests, responses
 from hexlit.adapters.web.starlette.connection import StarletteConnection
 from hexlit.adapters.web.starlette.render import to_response
 from hexlit.adapters.web.status import HANDSHAKE_REFUSED
 from hexlit.ports.errors import HexlitError, RuntimeUnavailable
-from hexlit.ports.runtime import ClientInfo
 from hexlit.ports.sessions import Handshake, Sessions
 
 
 def handshake_of(websocket: WebSocket) -> Handshake:
     """The request parts the core decides on. Headers are read as latin-1, never failing."""
-    headers = tuple(
+    headers = (
         (key.decode("latin-1"), value.decode("latin-1"))
         for key, value in websocket.scope.get("headers", ())
     )
-    client = ClientInfo(
-        headers=headers,
-        cookies=tuple(websocket.cookies.items()),
-        remote_ip=websocket.client.host if websocket.client else None,
-    )
-    return Handshake(
-        origin=websocket.headers.get("origin"),
-        host=websocket.headers.get("host"),
-        subprotocols=websocket.headers.get("sec-websocket-protocol"),
-        client=client,
-    )
+    return requests.handshake(headers, websocket.client.host if websocket.client else None)
 
 
 def stream_endpoint(sessions: Sessions) -> Callable[[WebSocket], Awaitable[None]]:

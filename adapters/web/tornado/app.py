@@ -1,15 +1,15 @@
-"""The Tornado application: one `URLSpec` per route, dependencies via `initialize`."""
+"""The Tornado application: the route table as `URLSpec`s, dependencies via `initialize`."""
 
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 import tornado.web
 from tornado.httputil import HTTPServerRequest
 from tornado.log import access_log
 
+from hexlit.adapters.web.routes import Kind, served_routes
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.tornado.auth import AuthHandler
 from hexlit.adapters.web.tornado.files import AppStaticHandler, ComponentHandler
@@ -20,6 +20,7 @@ from hexlit.adapters.web.tornado.probes import HostConfigHandler, MetricsHandler
 from hexlit.adapters.web.tornado.render import NotFoundHandler, RefusedHandler
 from hexlit.adapters.web.tornado.stream import StreamHandler
 from hexlit.adapters.web.tornado.uploads import UploadHandler
+from hexlit.ports.components import Components
 from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.lifecycle import Lifecycle
@@ -90,53 +91,53 @@ class HexlitApplication(tornado.web.Application):
 
 
 def make_handlers(use_cases: WebUseCases, settings: WebSettings) -> list[Any]:
-    """Every route, under `settings.base_path`; the frontend catch-all goes last."""
-    base = re.escape(settings.base_path)
-    status, cors = use_cases.status, use_cases.cors
-    stream = {"sessions": use_cases.sessions, "compression": settings.websocket_compression}
-    handlers: list[Any] = [
-        (
-            rf"{base}/_stcore/health",
-            ProbeHandler,
-            {"cors": cors, "status": status, "check": status.health},
-        ),
-        (rf"{base}/_stcore/host-config", HostConfigHandler, {"cors": cors, "status": status}),
-        (rf"{base}/_stcore/metrics", MetricsHandler, {"cors": cors, "metrics": use_cases.metrics}),
-        (rf"{base}/media/(.+)", MediaHandler, {"cors": cors, "media": use_cases.media}),
-        (
-            rf"{base}/_stcore/upload_file/([^/]+)/([^/]+)",
-            UploadHandler,
-            {"cors": cors, "uploads": use_cases.uploads},
-        ),
-        (
-            rf"{base}/component/([^/]+)/?(.*)",
-            ComponentHandler,
-            {"cors": cors, "components": use_cases.components},
-        ),
-        (
-            rf"{base}/_stcore/bidi-components/([^/]+)/?(.*)",
-            ComponentHandler,
-            {"cors": cors, "components": use_cases.bidi_components},
-        ),
-        (rf"{base}/_stcore/stream", StreamHandler, stream),
+    """The route table (`adapters/web/routes.py`) in Tornado's terms, under
+    `settings.base_path`: one `URLSpec` per row, answering only the row's methods."""
+    handlers = _handlers(use_cases, settings)
+    return [
+        (route.pattern(settings.base_path), _answering(handler, route.methods), deps)
+        for route in served_routes(use_cases, settings)
+        for handler, deps in (handlers[route.kind],)
     ]
-    if settings.script_health_check:
-        check = {"cors": cors, "status": status, "check": status.script_health}
-        handlers.append((rf"{base}/_stcore/script-health-check", ProbeHandler, check))
-    for path, action in (
-        ("auth/login", "login"),
-        ("oauth2callback", "callback"),
-        ("auth/logout", "logout"),
-    ):
-        deps = {"cors": cors, "auth": use_cases.auth, "action": action}
-        handlers.append((rf"{base}/{path}", AuthHandler, deps))
-    if use_cases.app_static is not None:
-        deps = {"cors": cors, "app_static": use_cases.app_static}
-        handlers.append((rf"{base}/app/static/(.*)", AppStaticHandler, deps))
-    if use_cases.frontend is not None:
-        deps = {"cors": cors, "frontend": use_cases.frontend}
-        handlers.append((rf"{base}(/.*)?", FrontendHandler, deps))
-    return handlers
+
+
+def _handlers(use_cases: WebUseCases, settings: WebSettings) -> dict[Kind, tuple[type, Any]]:
+    """Each use case's handler class and its `initialize` arguments."""
+    status, cors = use_cases.status, use_cases.cors
+
+    def probe(check: Any) -> tuple[type, Any]:
+        return ProbeHandler, {"cors": cors, "status": status, "check": check}
+
+    def auth(action: str) -> tuple[type, Any]:
+        return AuthHandler, {"cors": cors, "auth": use_cases.auth, "action": action}
+
+    def component(components: Components) -> tuple[type, Any]:
+        return ComponentHandler, {"cors": cors, "components": components}
+
+    return {
+        Kind.HEALTH: probe(status.health),
+        Kind.SCRIPT_HEALTH: probe(status.script_health),
+        Kind.HOST_CONFIG: (HostConfigHandler, {"cors": cors, "status": status}),
+        Kind.METRICS: (MetricsHandler, {"cors": cors, "metrics": use_cases.metrics}),
+        Kind.MEDIA: (MediaHandler, {"cors": cors, "media": use_cases.media}),
+        Kind.UPLOAD: (UploadHandler, {"cors": cors, "uploads": use_cases.uploads}),
+        Kind.COMPONENT: component(use_cases.components),
+        Kind.BIDI_COMPONENT: component(use_cases.bidi_components),
+        Kind.STREAM: (
+            StreamHandler,
+            {"sessions": use_cases.sessions, "compression": settings.websocket_compression},
+        ),
+        Kind.LOGIN: auth("login"),
+        Kind.OAUTH_CALLBACK: auth("callback"),
+        Kind.LOGOUT: auth("logout"),
+        Kind.APP_STATIC: (AppStaticHandler, {"cors": cors, "app_static": use_cases.app_static}),
+        Kind.FRONTEND: (FrontendHandler, {"cors": cors, "frontend": use_cases.frontend}),
+    }
+
+
+def _answering(handler: type, methods: tuple[str, ...]) -> type:
+    """`handler`, answering only `methods`: Tornado answers any other with 405 itself."""
+    return type(handler.__name__, (handler,), {"SUPPORTED_METHODS": methods})
 
 
 def create_app(use_cases: WebUseCases, settings: WebSettings) -> HexlitApplication:

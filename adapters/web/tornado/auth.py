@@ -35,3 +35,5 @@ class AuthHandler(WebResponseHandler):
         else:
             answer = await self._auth.logout(cookie_header)
         self.write_response(responses.auth(answer))
+
+    head = get

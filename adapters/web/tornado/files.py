@@ -8,6 +8,7 @@ from hexlit.adapters.web.tornado.render import WebResponseHandler
 from hexlit.ports.components import AppStatic, Components
 from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
+from hexlit.ports.frontend import FileAnswer
 
 
 class ComponentHandler(WebResponseHandler):
@@ -24,13 +25,7 @@ class ComponentHandler(WebResponseHandler):
         except HexlitError as failure:
             self.write_response(responses.error(failure, allow))
             return
-        rendered = responses.component_file(answer, allow)
-        if answer.stream is not None:
-            await self.write_streamed(rendered, answer.stream)
-            return
-        if self.request.method == "GET":
-            rendered = gzipped(rendered, self.request.headers.get("Accept-Encoding"))
-        self.write_response(rendered)
+        await _write_file(self, responses.component_file(answer, allow), answer)
 
     async def head(self, name: str, path: str = "") -> None:
         await self.get(name, path)
@@ -52,16 +47,21 @@ class AppStaticHandler(WebResponseHandler):
         except HexlitError as failure:
             self.write_response(responses.error(failure, "*"))
             return
-        rendered = responses.app_static_file(answer)
-        if answer.stream is not None:
-            await self.write_streamed(rendered, answer.stream)
-            return
-        if self.request.method == "GET":
-            rendered = gzipped(rendered, self.request.headers.get("Accept-Encoding"))
-        self.write_response(rendered)
+        await _write_file(self, responses.app_static_file(answer), answer)
 
     async def head(self, path: str) -> None:
         await self.get(path)
 
     def options(self, path: str) -> None:
         self.write_response(responses.app_static_preflight())
+
+
+async def _write_file(
+    handler: WebResponseHandler, rendered: responses.WebResponse, answer: FileAnswer
+) -> None:
+    """A large file streams from disk as it is; a buffered one may be gzipped."""
+    if answer.stream is not None:
+        await handler.write_streamed(rendered, answer.stream)
+        return
+    accept_encoding = handler.request.headers.get("Accept-Encoding")
+    handler.write_response(gzipped(rendered, handler.request.method, accept_encoding))

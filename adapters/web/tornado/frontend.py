@@ -11,24 +11,23 @@ from hexlit.ports.frontend import FileAnswer, Frontend
 
 
 class FrontendHandler(WebResponseHandler):
-    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-
     def initialize(self, cors: Cors, frontend: Frontend) -> None:  # type: ignore[override]
         super().initialize(cors)
         self._frontend = frontend
 
     async def _serve(self, path: str | None = None) -> None:
-        """`path`: what follows the base path (`/...`), None for the base path itself."""
+        """`path`: what follows the base path and its `/`, None for the base path itself."""
         method = self.request.method or "GET"
+        path = "" if path is None else "/" + path
         try:
-            answer = await self._frontend.get(path or "", method, self.request.query)
+            answer = await self._frontend.get(path, method, self.request.query)
         except HexlitError as failure:
             self.write_response(responses.error(failure))
             return
         if isinstance(answer, FileAnswer):
             rendered = responses.file(answer)
-            if method == "GET" and compressible_frontend_path(path or ""):
-                rendered = gzipped(rendered, self.request.headers.get("Accept-Encoding"))
+            if compressible_frontend_path(path):
+                rendered = gzipped(rendered, method, self.request.headers.get("Accept-Encoding"))
             self.write_response(rendered)
         else:
             self.write_response(responses.redirect(answer))

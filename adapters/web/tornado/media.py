@@ -14,11 +14,11 @@ class MediaHandler(WebResponseHandler):
         super().initialize(cors)
         self._media = media
 
-    async def get(self, name: str) -> None:
+    async def get(self, file: str) -> None:
         head = self.request.method == "HEAD"
         allow = self.allow_origin()
         try:
-            answer = await self._media.open(name, self.request.headers.get("Range"), head)
+            answer = await self._media.open(file, self.request.headers.get("Range"), head)
         except HexlitError as failure:
             self.write_response(responses.error(failure, allow))
             return
@@ -28,8 +28,8 @@ class MediaHandler(WebResponseHandler):
             return
         await self.write_streamed(rendered, answer.body)
 
-    async def head(self, name: str) -> None:
-        await self.get(name)
+    async def head(self, file: str) -> None:
+        await self.get(file)
 
-    def options(self, name: str) -> None:
+    def options(self, file: str) -> None:
         self.write_response(responses.preflight(self.allow_origin()))

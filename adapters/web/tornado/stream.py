@@ -7,12 +7,11 @@ from typing import Any
 
 from tornado.websocket import WebSocketHandler, WebSocketProtocol
 
-from hexlit.adapters.web import responses
+from hexlit.adapters.web import requests, responses
 from hexlit.adapters.web.tornado.connection import TornadoConnection
 from hexlit.adapters.web.tornado.websocket_rules import rfc_protocol
 from hexlit.ports.errors import HexlitError, RuntimeUnavailable
-from hexlit.ports.runtime import ClientInfo
-from hexlit.ports.sessions import Admission, Handshake, SessionHandle, Sessions
+from hexlit.ports.sessions import Admission, SessionHandle, Sessions
 
 
 class StreamHandler(WebSocketHandler):
@@ -27,27 +26,13 @@ class StreamHandler(WebSocketHandler):
         self.closed = asyncio.Event()
         self._closing: asyncio.Task[None] | None = None
 
-    def handshake(self) -> Handshake:
-        """The request parts the core decides on."""
-        request = self.request
-        client = ClientInfo(
-            headers=tuple(request.headers.get_all()),
-            cookies=tuple((name, morsel.value) for name, morsel in request.cookies.items()),
-            remote_ip=request.remote_ip,
-        )
-        return Handshake(
-            origin=request.headers.get("Origin"),
-            host=request.headers.get("Host"),
-            subprotocols=request.headers.get("Sec-WebSocket-Protocol"),
-            client=client,
-        )
-
     def prepare(self) -> None:
         if self.request.headers.get("Upgrade", "").lower() != "websocket":
             self._refuse(responses.error(responses.NOT_AN_UPGRADE))
             return
         try:
-            self._admission = self._sessions.admit(self.handshake())
+            handshake = requests.handshake(self.request.headers.get_all(), self.request.remote_ip)
+            self._admission = self._sessions.admit(handshake)
         except HexlitError as refused:
             self._refuse(responses.error(refused))
 
@@ -57,6 +42,10 @@ class StreamHandler(WebSocketHandler):
         for name, value in answer.headers:
             self.set_header(name, value)
         self.finish(answer.body)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Tornado's own errors (405), answered exactly as the Starlette stack does."""
+        self._refuse(responses.framework_error(status_code))
 
     def get_websocket_protocol(self) -> WebSocketProtocol | None:
         return rfc_protocol(self)  # Tornado's, failing frames RFC 6455 forbids

@@ -36,9 +36,8 @@ class UploadHandler(WebResponseHandler):
         if self.request.method != "PUT":
             return
         self.request.connection.set_max_body_size(UNLIMITED_BODY)  # type: ignore[union-attr]
-        session_id, file_id = self.path_args
         try:
-            self._sink = await self._uploads.begin(self.upload_request(session_id, file_id))
+            self._sink = await self._uploads.begin(self.upload_request(**self.path_kwargs))
         except HexlitError as failure:
             self.write_response(responses.upload_failed(failure, self._cors))
 
