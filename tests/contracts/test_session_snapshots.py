@@ -177,9 +177,7 @@ def test_folder_snapshots_survive_a_new_store_on_the_same_folder(tmp_path: Path)
         return await FolderSnapshots(tmp_path).load("s-1")
 
     assert run(scenario()) == sealed(2)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
-        b"s-1".hex() + ".snap"
-    ]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [b"s-1".hex() + ".snap"]
 
 
 def test_redis_keys_live_under_the_namespace_with_an_expiry(
