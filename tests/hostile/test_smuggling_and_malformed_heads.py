@@ -65,6 +65,17 @@ def test_a_body_length_given_twice_is_400_with_its_reason(
     assert reply.closed
 
 
+def test_a_pipelined_body_length_given_twice_is_refused(server: ServerUnderTest) -> None:
+    """The same request sent right behind an ordinary one, in the same packet: the first
+    may be answered, the second is refused and the hidden one never answered."""
+    ordinary = f"GET /_stcore/health HTTP/1.1\r\n{H}\r\n"
+    reply = exchange(server.port, (ordinary + SMUGGLING["CL+TE"]).encode())
+    statuses = [response.status for response in reply.responses]
+    assert statuses in ([200, 400], [400]), statuses
+    assert reply.closed
+    still_serves(server.port)
+
+
 MALFORMED_HEADS = {
     "header line without a colon": f"GET /_stcore/health HTTP/1.1\r\n{H}garbage\r\n",
     "NUL in a header value": f"GET /_stcore/health HTTP/1.1\r\n{H}X-A: a\0b\r\n",

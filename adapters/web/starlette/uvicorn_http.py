@@ -11,7 +11,9 @@ Here every connection has:
 - a body timeout: the longest silence while a request body is still due.
 
 Heads are judged before the parser sees them. A pipelined request whose head arrived
-with the previous request's bytes is left to the parser's own limits.
+with the previous request's bytes is judged when h11 holds it whole (httptools refuses
+`Content-Length` with `Transfer-Encoding` itself); otherwise it is left to the parser's
+own limits.
 """
 
 from __future__ import annotations
@@ -142,6 +144,21 @@ class GuardedH11(GuardedHttp, H11Protocol):
         import h11
 
         return self.conn.their_state in (h11.IDLE, h11.DONE) and not self.conn.trailing_data[0]
+
+    def on_response_complete(self) -> None:
+        """A pipelined head h11 already holds whole is judged before h11 serves it: h11
+        alone would serve `Content-Length` with `Transfer-Encoding` and keep reading."""
+        import h11
+
+        pending = bytes(self.conn.trailing_data[0])
+        if pending and self.conn.their_state is h11.DONE and not self.transport.is_closing():
+            stop = request_head.HEAD_STOP.match(pending)
+            if stop is not None:
+                refusal = request_head.refusal(pending[: stop.end()], self.web.base_path)
+                if refusal is not None:
+                    self.refuse(refusal)
+                    return
+        super().on_response_complete()
 
 
 def _guarded_httptools() -> type[GuardedHttp]:
