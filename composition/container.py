@@ -25,6 +25,7 @@ from hexlit.composition.builders import (
     build_session_directory,
     build_snapshot_keeper,
     build_starlette_app,
+    build_streamlit_agent,
     build_streamlit_metrics_encoder,
     build_streamlit_runtime,
     build_tornado_app,
@@ -40,6 +41,7 @@ from hexlit.composition.secrets import auth_settings as auth_settings_from
 from hexlit.composition.secrets import read_secrets
 from hexlit.composition.settings import LoadedConfig
 from hexlit.composition.telemetry import build_session_telemetry, build_tracer, build_traffic
+from hexlit.domain.agent_service import AgentService
 from hexlit.domain.auth_service import AuthService
 from hexlit.domain.file_routes import ComponentService
 from hexlit.domain.media_service import MediaService
@@ -205,6 +207,20 @@ class Container(containers.DeclarativeContainer):
         file_tree,
     )
 
+    agent_runtime = providers.Selector(
+        runtime_kind_of_app,
+        builtin=providers.Object(None),
+        streamlit=providers.Singleton(build_streamlit_agent, runtime),
+    )
+    agent = providers.Singleton(
+        AgentService,
+        settings=providers.Singleton(
+            slices.agent_settings, config.server, web_settings.provided.base_path
+        ),
+        origins=origin_policy,
+        runtime=agent_runtime,
+    )
+
     http_telemetry = providers.Singleton(
         HttpTelemetry, traffic, tracer, clock, web_settings.provided.base_path, route_template
     )
@@ -223,6 +239,7 @@ class Container(containers.DeclarativeContainer):
         app_static=app_static,
         auth=auth,
         observer=http_telemetry,
+        agent=agent,
     )
     web_app = providers.Selector(
         config.hexlit.web,

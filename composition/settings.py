@@ -72,6 +72,7 @@ OPTIONS: Final[dict[str, Option]] = {
     "server.sslCertFile": Option(str, None),
     "server.sslKeyFile": Option(str, None),
     "server.trustedUserHeaders": Option(dict, {}),
+    "server.enableAgentApi": Option(bool, False),
     "browser.serverAddress": Option(str, "localhost"),
     "browser.serverPort": Option(int, None, low=0, high=65535),
     # Off unless chosen, where Streamlit's is on (adapters/runtime/streamlit/process.py).
@@ -160,9 +161,6 @@ IGNORED: Final[dict[str, Ignored]] = {
     "server.headless": Ignored("hexlit never opens a browser: it always runs headless", True),
     "server.showEmailPrompt": Ignored("hexlit never asks for an email address", False),
     "logger.hideWelcomeMessage": Ignored("hexlit always prints where the app is served", False),
-    "server.enableAgentApi": Ignored(
-        "hexlit does not serve the agent API (/_stcore/agent/*) yet", False
-    ),
 }
 
 KIND_NAMES: Final[dict[Any, str]] = {

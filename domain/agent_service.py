@@ -217,7 +217,7 @@ class AgentExchange:
         self._chunks.append(chunk)
         return None
 
-    async def finish(self, gone: Awaitable[None] | None = None) -> AgentAnswer:
+    async def finish(self, gone: Awaitable[object] | None = None) -> AgentAnswer:
         if self._refusal is not None:
             return self._refusal
         call = self._service.answer(self._request, b"".join(self._chunks))
@@ -227,7 +227,7 @@ class AgentExchange:
 
 
 async def _unless_gone(
-    call: Awaitable[AgentAnswer], gone: Awaitable[None], route: AgentRoute
+    call: Awaitable[AgentAnswer], gone: Awaitable[object], route: AgentRoute
 ) -> AgentAnswer:
     """`call`'s answer, or, once the client has left, `call` cancelled: a client whose own
     timeout is shorter than `server.agentWaitTimeout` would otherwise leave its call in

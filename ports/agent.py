@@ -64,7 +64,7 @@ class AgentExchange(Protocol):
         (then stop reading and send it)."""
         ...
 
-    async def finish(self, gone: Awaitable[None] | None = None) -> AgentAnswer:
+    async def finish(self, gone: Awaitable[object] | None = None) -> AgentAnswer:
         """The answer, once the whole body has been fed. `gone` completes when the client
         has left: the call is then cancelled (a retry collects its run), as Streamlit
         does, and the answer is one nobody reads."""

@@ -100,8 +100,13 @@ def refusal(head: bytes, base_path: str) -> responses.WebResponse | None:
 
 
 def _takes_no_large_body(method: bytes, target: bytes, base_path: str) -> bool:
+    """Uploads stream more; the agent API's calls cap their own body, at
+    `server.maxWidgetStateSize`, and answer a larger one in their own form (ADR 0019)."""
     upload_route = f"{base_path}/_stcore/upload_file/".encode()
-    return not (method == b"PUT" and target.startswith(upload_route))
+    if method == b"PUT" and target.startswith(upload_route):
+        return False
+    agent_calls = (f"{base_path}/_stcore/agent/interact", f"{base_path}/_stcore/agent/mcp")
+    return not (method == b"POST" and target.split(b"?", 1)[0].decode("latin-1") in agent_calls)
 
 
 def _large_body(head: bytes) -> bool:

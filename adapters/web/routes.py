@@ -42,6 +42,9 @@ class Kind(enum.Enum):
     OAUTH_CALLBACK = "oauth callback"
     LOGOUT = "logout"
     APP_STATIC = "app static"
+    AGENT_INTERACT = "agent interact"
+    AGENT_SCHEMA = "agent schema"
+    AGENT_MCP = "agent mcp"
     FRONTEND = "frontend"
 
 
@@ -108,10 +111,17 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("/oauth2callback", Kind.OAUTH_CALLBACK, GET),
     Route("/auth/logout", Kind.LOGOUT, GET),
     Route("/app/static/{path}", Kind.APP_STATIC, READ, Tail.REST),
+    # Every method reaches the agent rows: the core answers 405 with the `Link` to the
+    # document, as Streamlit does (ADR 0019).
+    Route("/_stcore/agent/interact", Kind.AGENT_INTERACT, EVERY_METHOD, body=True),
+    Route("/_stcore/agent/openapi.json", Kind.AGENT_SCHEMA, EVERY_METHOD),
+    Route("/_stcore/agent/mcp", Kind.AGENT_MCP, EVERY_METHOD, body=True),
     Route("/{path}", Kind.FRONTEND, EVERY_METHOD, Tail.OPTIONAL),
 )
-"""Streamlit 1.67's endpoints but the agent API. Order matters: the first match answers,
-so the frontend's catch-all (every other path, and the base path itself) comes last."""
+"""Streamlit 1.67's endpoints. Order matters: the first match answers, so the
+frontend's catch-all (every other path, and the base path itself) comes last."""
+
+AGENT_KINDS: Final = frozenset({Kind.AGENT_INTERACT, Kind.AGENT_SCHEMA, Kind.AGENT_MCP})
 
 FRONTEND: Final = ROUTES[-1]
 
@@ -125,6 +135,8 @@ def served_routes(use_cases: WebUseCases, settings: WebSettings) -> tuple[Route,
         skipped.add(Kind.APP_STATIC)
     if use_cases.frontend is None:
         skipped.add(Kind.FRONTEND)
+    if use_cases.agent is None:
+        skipped |= AGENT_KINDS
     return tuple(route for route in ROUTES if route.kind not in skipped)
 
 

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hexlit.adapters.web import responses, routes
 from hexlit.adapters.web.routes import served_routes
 from hexlit.adapters.web.settings import WebSettings
+from hexlit.adapters.web.starlette.agent import agent_endpoint
 from hexlit.adapters.web.starlette.auth import auth_endpoints
 from hexlit.adapters.web.starlette.files import app_static_endpoint, component_endpoint
 from hexlit.adapters.web.starlette.frontend import frontend_endpoint
@@ -30,6 +31,7 @@ from hexlit.adapters.web.starlette.probes import (
 from hexlit.adapters.web.starlette.render import to_response
 from hexlit.adapters.web.starlette.stream import stream_endpoint
 from hexlit.adapters.web.starlette.uploads import upload_endpoint
+from hexlit.ports.agent import AgentRoute
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.status import ServerStatus
 from hexlit.ports.web import WebUseCases
@@ -85,6 +87,10 @@ def _endpoints(use_cases: WebUseCases) -> dict[routes.Kind, Any]:
         endpoints[routes.Kind.APP_STATIC] = app_static_endpoint(use_cases.app_static)
     if use_cases.frontend is not None:
         endpoints[routes.Kind.FRONTEND] = frontend_endpoint(use_cases.frontend)
+    if (agent := use_cases.agent) is not None:
+        endpoints[routes.Kind.AGENT_INTERACT] = agent_endpoint(agent, AgentRoute.INTERACT)
+        endpoints[routes.Kind.AGENT_SCHEMA] = agent_endpoint(agent, AgentRoute.SCHEMA)
+        endpoints[routes.Kind.AGENT_MCP] = agent_endpoint(agent, AgentRoute.MCP)
     return endpoints
 
 

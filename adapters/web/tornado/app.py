@@ -11,6 +11,7 @@ from tornado.log import access_log
 
 from hexlit.adapters.web.routes import Kind, served_routes
 from hexlit.adapters.web.settings import WebSettings
+from hexlit.adapters.web.tornado.agent import AgentHandler
 from hexlit.adapters.web.tornado.auth import AuthHandler
 from hexlit.adapters.web.tornado.files import AppStaticHandler, ComponentHandler
 from hexlit.adapters.web.tornado.frontend import FrontendHandler
@@ -20,6 +21,7 @@ from hexlit.adapters.web.tornado.probes import HostConfigHandler, MetricsHandler
 from hexlit.adapters.web.tornado.render import NotFoundHandler, RefusedHandler
 from hexlit.adapters.web.tornado.stream import StreamHandler
 from hexlit.adapters.web.tornado.uploads import UploadHandler
+from hexlit.ports.agent import AgentRoute
 from hexlit.ports.components import Components
 from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
@@ -114,6 +116,9 @@ def _handlers(use_cases: WebUseCases, settings: WebSettings) -> dict[Kind, tuple
     def component(components: Components) -> tuple[type, Any]:
         return ComponentHandler, {"cors": cors, "components": components}
 
+    def agent(route: AgentRoute) -> tuple[type, Any]:
+        return AgentHandler, {"cors": cors, "agent": use_cases.agent, "route": route}
+
     return {
         Kind.HEALTH: probe(status.health),
         Kind.SCRIPT_HEALTH: probe(status.script_health),
@@ -132,6 +137,9 @@ def _handlers(use_cases: WebUseCases, settings: WebSettings) -> dict[Kind, tuple
         Kind.LOGOUT: auth("logout"),
         Kind.APP_STATIC: (AppStaticHandler, {"cors": cors, "app_static": use_cases.app_static}),
         Kind.FRONTEND: (FrontendHandler, {"cors": cors, "frontend": use_cases.frontend}),
+        Kind.AGENT_INTERACT: agent(AgentRoute.INTERACT),
+        Kind.AGENT_SCHEMA: agent(AgentRoute.SCHEMA),
+        Kind.AGENT_MCP: agent(AgentRoute.MCP),
     }
 
 
