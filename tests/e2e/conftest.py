@@ -19,17 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.e2e.harness import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    KNOWN_STACKS,
-    RECORD_SOCKETS_JS,
-    AppServer,
-    is_loopback,
-)
-from tests.e2e.pages import TIMEOUT
+from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, KNOWN_STACKS, AppServer
+from tests.e2e.pages import new_isolated_context
 from tests.support.net import free_port
 
 STACKS = ("starlette", "tornado")
@@ -90,20 +83,9 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     running.close()
 
 
-def _loopback_only(route: Route) -> None:
-    if is_loopback(route.request.url):
-        route.fallback()
-    else:
-        route.abort("blockedbyclient")
-
-
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
-    fresh = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
-    fresh.set_default_timeout(TIMEOUT)
-    fresh.set_default_navigation_timeout(TIMEOUT)
-    fresh.route("**/*", _loopback_only)
-    fresh.add_init_script(RECORD_SOCKETS_JS)
+    fresh = new_isolated_context(browser)
     yield fresh
     fresh.close()
 

@@ -4,13 +4,31 @@ from __future__ import annotations
 
 from typing import Final
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
 
-from tests.e2e.harness import AppServer
+from tests.e2e.harness import RECORD_SOCKETS_JS, AppServer, is_loopback
 
 TIMEOUT: Final = 15_000  # ms, for each auto-waiting expectation
 RECONNECT_TIMEOUT: Final = 30_000  # ms, for the frontend to find its server again
 STREAM_SOCKETS_JS: Final = "() => window.__sockets.filter(s => s.url.endsWith('/_stcore/stream'))"
+
+
+def _loopback_only(route: Route) -> None:
+    if is_loopback(route.request.url):
+        route.fallback()
+    else:
+        route.abort("blockedbyclient")
+
+
+def new_isolated_context(browser: Browser) -> BrowserContext:
+    """A fresh context (another user: own cookies and storage, so own session) whose
+    every non-loopback request is aborted and whose WebSockets are recorded."""
+    fresh = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
+    fresh.set_default_timeout(TIMEOUT)
+    fresh.set_default_navigation_timeout(TIMEOUT)
+    fresh.route("**/*", _loopback_only)
+    fresh.add_init_script(RECORD_SOCKETS_JS)
+    return fresh
 
 
 def open_app(page: Page, server: AppServer) -> None:

@@ -22,11 +22,13 @@ from streamlit.runtime import Runtime, RuntimeConfig, RuntimeState
 from streamlit.runtime.memory_session_storage import MemorySessionStorage
 from streamlit.runtime.runtime import RuntimeStoppedError
 from streamlit.runtime.secrets import secrets_singleton
+from streamlit.runtime.session_manager import SessionClient
 from streamlit.web.cache_storage_manager_config import create_default_cache_storage_manager
 
 from hexlit.adapters.runtime.streamlit.bridges import MediaBridge, UploadBridge
 from hexlit.adapters.runtime.streamlit.client import OutboxClient
 from hexlit.adapters.runtime.streamlit.process import option, prepare_process
+from hexlit.adapters.runtime.streamlit.restore_hold import RestoreHold
 from hexlit.adapters.runtime.streamlit.snapshots import (
     app_session,
     page_shown,
@@ -91,6 +93,7 @@ class StreamlitRuntime:
         self._run_listeners: list[Callable[[str], None]] = []
         self._pages: dict[str, str] = {}
         self._agent: StreamlitAgent | None = None
+        self._restore_hold = RestoreHold(self._deliver_held)
 
     async def start(self) -> None:
         prepare_process(self._script, self._options, self._args)
@@ -138,8 +141,13 @@ class StreamlitRuntime:
         return Readiness(ok, message)
 
     async def connect(self, start: SessionStart, outbox: Outbox) -> str:
+        return await self._connect(start, outbox, self._watch_runs(start.session_id))
+
+    async def _connect(
+        self, start: SessionStart, outbox: Outbox, watch: Callable[[ForwardMsg], None] | None
+    ) -> str:
         runtime = self._running()
-        client = OutboxClient(outbox, start.client, self._watch_runs(start.session_id))
+        client = OutboxClient(outbox, start.client, watch)
         user_info = {
             key: dict(value) if isinstance(value, Mapping) else value
             for key, value in start.user_info.items()
@@ -173,6 +181,8 @@ class StreamlitRuntime:
         if kind in DEBUG_MESSAGES:
             self._debug(kind, runtime)
             return
+        if self._restore_hold.holds(session_id, message, client):
+            return
         try:
             runtime.handle_backmsg(session_id, message, client=client)
         except RuntimeStoppedError as stopped:
@@ -184,6 +194,7 @@ class StreamlitRuntime:
             self._runtime.disconnect_session(session_id, client=client)
 
     async def close_session(self, session_id: str) -> None:
+        self._restore_hold.end(session_id)
         self._sessions.discard(session_id)
         self._pages.pop(session_id, None)
         if self._runtime is not None:
@@ -222,12 +233,32 @@ class StreamlitRuntime:
         return await asyncio.to_thread(pickle_values, values, widgets, page, query)
 
     async def restore(self, start: SessionStart, state: CapturedState, outbox: Outbox) -> str:
+        """A fresh session under the same id, its state put back and rerun; the browser's
+        reruns wait for that run (restore_hold.py says why)."""
         fresh = SessionStart(start.session_id, False, start.client, start.user_info)
-        session_id = await self.connect(fresh, outbox)
+        watch_runs = self._watch_runs(start.session_id)
+
+        def watch(message: ForwardMsg) -> None:
+            self._restore_hold.saw(start.session_id, message)
+            if watch_runs is not None:
+                watch_runs(message)
+
+        session_id = await self._connect(fresh, outbox, watch)
         session = app_session(self._running(), session_id)
         if session is not None:
+            self._restore_hold.begin(session_id)
             restore_state(session, state)
         return session_id
+
+    def _deliver_held(self, session_id: str, message: BackMsg, client: SessionClient) -> None:
+        """A rerun the restore held back, now for Streamlit; dropped if its connection
+        has gone (Streamlit checks the client) or the runtime is stopping."""
+        if self._runtime is None:
+            return
+        try:
+            self._runtime.handle_backmsg(session_id, message, client=client)
+        except RuntimeStoppedError:
+            log.debug("a held rerun of a restored session dropped: the runtime is stopping")
 
     async def metric_families(self, names: Sequence[str] | None) -> list[MetricFamily]:
         """`MetricsSource`: Streamlit's own stats (caches, session events, ...).
