@@ -140,7 +140,10 @@ async def serve(container: Container, port_explicit: bool, worker: bool = False)
 
     await stop.wait()
     print("  Stopping...", flush=True)
-    return await stop_server(container, server)
+    # With snapshots, a stop hands the sessions on (503 "server is draining", a snapshot
+    # of each, close with 1012) so their browsers continue on a replica or after the
+    # restart; without, it closes with 1001 as `streamlit run` does.
+    return await stop_server(container, server, drain=container.snapshots() is not None)
 
 
 async def stop_server(container: Container, server: Any, drain: bool = False) -> int:

@@ -133,10 +133,19 @@ def test_the_page_comes_back_with_its_state_after_a_restart(
     increment(page)
     expect_count(page, 2)
     opened = stream_socket_count(page)
+    page.evaluate(
+        """() => {
+            window.__closeCodes = [];
+            window.__sockets.forEach(s => s.addEventListener("close", e => {
+                window.__closeCodes.push(e.code);
+            }));
+        }"""
+    )
 
     snapshotting.restart()  # SIGTERM: the drain snapshots and closes the socket
     wait_for_new_open_socket(page, after=opened)
     increment(page)  # at once: the restore run has not drawn the button yet
+    assert page.evaluate("() => window.__closeCodes") == [1012]  # drained, not just stopped
 
     expect_count(page, 3, timeout=RECONNECT_TIMEOUT)
     expect_served_by_current_process(page, snapshotting)
