@@ -7,6 +7,7 @@ own Streamlit-runtime server, and the reference runs in a process of its own."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,15 @@ from tests.support.server import ServerUnderTest
 TIMEOUT = 40.0
 """Longer than `server.agentWaitTimeout` (30 s): a call waits for the app's run."""
 APP = """\
+import time
+
 import streamlit as st
 
 name = st.text_input("Name", key="name")
 st.write(f"Hello {name or 'nobody'}")
+if st.button("Slow", key="slow"):
+    time.sleep(3)
+    st.write("slow run done")
 """
 LINK = '<openapi.json>; rel="service-desc"'
 PAGE = "https://page.example"
@@ -193,3 +199,28 @@ def test_the_builtin_runtime_has_no_agent_api(server: ServerUnderTest) -> None:
     schema = httpx.get(server.url("/_stcore/agent/openapi.json"), timeout=TIMEOUT)
     assert (schema.status_code, schema.json()["error"]["code"]) == (403, "not_available")
     assert schema.headers["link"] == LINK
+
+
+def collect_after_leaving(base: str) -> tuple[int, str]:
+    """A client that gives up on a slow run, then sends only its `session_id` again:
+    the status and error code (or "ok") of that retry."""
+    session = post(base, "interact", {}).json()["session_id"]
+    slow = {"session_id": session, "trigger": {"key": "slow"}}
+    with pytest.raises(httpx.ReadTimeout):  # the client leaves while the run goes on
+        httpx.post(f"{base}/_stcore/agent/interact", json=slow, timeout=0.5)
+    time.sleep(0.3)  # not measured: lets the server see the closed socket first
+    retry = post(base, "interact", {"session_id": session})
+    if retry.status_code != 200:
+        return retry.status_code, retry.json()["error"]["code"]
+    assert "slow run done" in retry.text
+    return 200, "ok"
+
+
+def test_a_client_that_leaves_can_collect_its_run(
+    make_server: Callable[..., ServerUnderTest], app: Path, streamlit_run: str
+) -> None:
+    """As Streamlit: leaving cancels the wait, so the retry collects the run instead of
+    being told the session is busy (409 `session_busy`)."""
+    running = make_server(ON, app=str(app))
+    assert collect_after_leaving(running.url("")) == collect_after_leaving(streamlit_run)
+    assert collect_after_leaving(running.url("")) == (200, "ok")
