@@ -9,11 +9,14 @@ Routing (the same config is explained in docs/deploy.md):
 
 - every plain HTTP request (health, host-config, frontend, media, uploads, login callback)
   goes round-robin to all replicas: none of them needs affinity;
-- `/_stcore/stream` (the WebSocket, under any base path) goes to a second upstream that
-  hashes the client address (`hash $remote_addr consistent`), so a browser's reconnects
-  return to the replica holding its app session. All test traffic comes from 127.0.0.1,
-  so every WebSocket through this proxy lands on the same replica.
-  `sticky_websocket=False` makes the WebSocket round-robin too (to show what breaks).
+- `/_stcore/stream` (the WebSocket, under any base path) goes to a second upstream.
+  By default (`sticky_websocket=True`) it hashes the client address
+  (`hash $remote_addr consistent`), so a browser's reconnects return to the replica
+  holding its live app session; all test traffic comes from 127.0.0.1, so every
+  WebSocket through this proxy lands on the same replica. That is an optimisation, not
+  a requirement: `sticky_websocket=False` makes the WebSocket round-robin too, the
+  configuration docs/deploy.md shows, where a reconnect that lands on the other
+  replica restores the session from its snapshot (ADR 0011).
 """
 
 from __future__ import annotations
@@ -92,8 +95,9 @@ http {{
 {servers}        keepalive 16;
     }}
 
-    # The WebSocket: the app session lives in the process holding it, so reconnects
-    # must come back to the same replica.
+    # The WebSocket: round-robin, or hashed on the client address so reconnects come
+    # back to the replica holding the live session (optional: snapshots restore it
+    # anywhere).
     upstream hexlit_stream {{
 {stream_balance}{servers}    }}
 
