@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -409,22 +410,33 @@ def test_without_affinity_a_reconnect_to_the_other_replica_restores_the_session(
     with nginx_proxy([cluster.a.port, cluster.b.port], sticky_websocket=False) as loose:
         xsrf = xsrf_cookie(loose.url)
         with open_session(loose.ws_url, xsrf) as first:
+            saved_before = snapshots_saved(first.upstream)
             first.command("inc")
             session_id = first.session_id
             upstream = first.upstream
-            wait_for_a_snapshot(upstream)
+            wait_for_a_snapshot(upstream, saved_before)
         with open_session(loose.ws_url, xsrf, resume=session_id) as again:
             assert again.upstream != upstream
             assert again.hello == f"hello {session_id} resumed=1 count=1"
 
 
-def wait_for_a_snapshot(upstream: str) -> None:
-    """Until the replica at `upstream` (host:port) reports a snapshot written (bounded)."""
+def snapshots_saved(upstream: str) -> int:
+    """The replica's `hexlit_snapshots_saved_total` counter."""
+    metrics = httpx.get(f"http://{upstream}/_stcore/metrics", timeout=TIMEOUT).text
+    found = re.search(r"^hexlit_snapshots_saved_total (\d+)", metrics, re.MULTILINE)
+    assert found, metrics
+    return int(found[1])
+
+
+def wait_for_a_snapshot(upstream: str, saved_before: int) -> None:
+    """Until the replica at `upstream` (host:port) has written one more snapshot (bounded).
+
+    The replicas serve the whole module, so the counter must grow past what it was before
+    this test's run: any earlier test's snapshot would otherwise satisfy the wait.
+    """
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
-        metrics = httpx.get(f"http://{upstream}/_stcore/metrics", timeout=TIMEOUT).text
-        if "hexlit_snapshots_saved_total 0" not in metrics:
-            assert "hexlit_snapshots_saved_total" in metrics
+        if snapshots_saved(upstream) > saved_before:
             return
         time.sleep(0.05)
     raise AssertionError(f"no snapshot written within {TIMEOUT}s")
