@@ -96,6 +96,11 @@ def test_a_planted_violation_breaks_its_contract(
     package = tmp_path / "hexlit"
     for layer in LAYERS:
         shutil.copytree(ROOT / layer, package / layer, ignore=shutil.ignore_patterns("__pycache__"))
+    # A regular package, so Python takes `hexlit` from this copy alone. As a namespace
+    # package it would merge with the editable install's link tree, and which copy of a
+    # module import-linter read depended on the order of the portions: on a fresh clone it
+    # read the unplanted adapters/web/status.py and the test failed.
+    (package / "__init__.py").write_text("")
     planted = package / planted_in
     planted.parent.mkdir(parents=True, exist_ok=True)
     if planted.exists():  # an existing module: the violation joins its imports
