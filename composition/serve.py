@@ -32,14 +32,23 @@ async def start_server(container: Container, port_explicit: bool) -> Any:
         try:
             await server.start()
         except OSError as error:
-            busy = error.errno in (errno.EADDRINUSE, errno.EACCES)
-            if not busy or port_explicit or bind.unix_socket or attempt == PORT_RETRIES:
-                raise
-            log.info("port %d is busy, trying %d", bind.port, bind.port + 1)
-            bind = replace(bind, port=bind.port + 1)
+            bind = next_port_when_busy(error, bind, port_explicit, attempt)
             continue
         return server
     raise AssertionError("unreachable")
+
+
+def next_port_when_busy(
+    error: OSError, bind: BindSettings, port_explicit: bool, attempt: int
+) -> BindSettings:
+    """Streamlit's rule for a busy port: a port the user did not choose moves to the next
+    one, up to PORT_RETRIES times; anything else re-raises `error`. One process and the
+    workers' supervisor both bind through it."""
+    busy = error.errno in (errno.EADDRINUSE, errno.EACCES)
+    if not busy or port_explicit or bind.unix_socket or attempt == PORT_RETRIES:
+        raise error
+    log.info("port %d is busy, trying %d", bind.port, bind.port + 1)
+    return replace(bind, port=bind.port + 1)
 
 
 async def release_stores(container: Container) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import errno
 import json
 import logging
 import os
@@ -44,6 +43,7 @@ from typing import Any, Final
 
 from dependency_injector import providers
 
+from hexlit.composition.serve import PORT_RETRIES, next_port_when_busy
 from hexlit.composition.settings import ConfigError, LoadedConfig
 
 log = logging.getLogger("hexlit.workers")
@@ -58,7 +58,6 @@ HEALTHY_RUN: Final = 30.0
 STOP_WAIT: Final = 20.0
 """How long workers get to drain and stop (each bounds its own stop at 10 s)."""
 POLL: Final = 0.1
-PORT_RETRIES: Final = 100
 PR_SET_PDEATHSIG: Final = 1
 
 
@@ -194,11 +193,7 @@ def _bind_with_retries(bind: Any, port_explicit: bool, bind_socket: Any) -> sock
             sock: socket.socket = bind_socket(bind)
             return sock
         except OSError as error:
-            busy = error.errno in (errno.EADDRINUSE, errno.EACCES)
-            if not busy or port_explicit or bind.unix_socket or attempt == PORT_RETRIES:
-                raise
-            log.info("port %d is busy, trying %d", bind.port, bind.port + 1)
-            bind = replace(bind, port=bind.port + 1)
+            bind = next_port_when_busy(error, bind, port_explicit, attempt)
     raise AssertionError("unreachable")
 
 
