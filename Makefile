@@ -119,22 +119,22 @@ bench-install: $(UV)
 # Every workload of docs/performance.md, side by side with `streamlit run` and the bare
 # frameworks; prints the table, writes bench/results/suite.json and docs/performance.png.
 bench: bench-install
-	$(BENCH) bench/suite.py
-	$(BENCH) bench/chart.py
-	$(BENCH) bench/report.py
+	$(BENCH) -m bench.suite
+	$(BENCH) -m bench.chart
+	$(BENCH) -m bench.report
 
 # 200 sessions rerunning for 10 minutes on each stack (SOAK_SECONDS to change); not in CI.
 soak: bench-install
-	$(BENCH) bench/soak.py
+	$(BENCH) -m bench.soak
 
 # Peak server RSS and MB/s for a 100 MB upload and download, memory and filesystem stores.
 bench-files: bench-install
-	$(BENCH) bench/rss_files.py
+	$(BENCH) -m bench.rss_files
 
 # Media MB/s through nginx with 1 and with 2 replicas sharing Redis.
 bench-replicas: BENCH_EXTRAS := streamlit,bench,redis
 bench-replicas: bench-install system-packages
-	$(BENCH) bench/replicas_media.py
+	$(BENCH) -m bench.replicas_media
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) $(LATEST_VENV) $(TOOLS) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis

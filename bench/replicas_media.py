@@ -8,8 +8,8 @@ interleaved A-B-B-A, and reports MB/s per round and the median of the per-pair r
 The machine has 2 cores shared by the load generator, nginx, Redis and the replicas, so
 the second replica can only help as far as a core is free: read the ratio with that in mind.
 
-Run: `make bench-replicas` (or `python bench/replicas_media.py`); writes
-bench/results/replicas_media.json.
+Run: `make bench-replicas` (or `python -m bench.replicas_media` from the repository
+root); writes bench/results/replicas_media.json.
 """
 
 from __future__ import annotations
@@ -27,14 +27,11 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench.servers import write_results  # noqa: E402
-from tests.support.net import free_port  # noqa: E402
-from tests.support.nginx import nginx_proxy  # noqa: E402
-from tests.support.processes import stop_process  # noqa: E402
-from tests.support.redis import redis_server  # noqa: E402
+from bench.servers import write_results
+from tests.support.net import free_port
+from tests.support.nginx import nginx_proxy
+from tests.support.processes import stop_process
+from tests.support.redis import redis_server
 
 CONCURRENCY = 16
 ROUND_SECONDS = 3.0

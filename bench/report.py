@@ -1,7 +1,8 @@
 """Print bench/results/suite.json as the Markdown tables of docs/performance.md.
 
-`python bench/report.py` after `make bench`: medians of the rounds, and every ratio as
-the median [min-max] of its per-round ratios ("x better": above 1, the first is better).
+`python -m bench.report` (from the repository root) after `make bench`: medians of the
+rounds, and every ratio as the median [min-max] of its per-round ratios ("x better": above
+1, the first is better).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ run the app (which registers a 100 MB download), note the RSS, reset the kernel'
 peak-RSS counter (`/proc/PID/clear_refs`), PUT a 100 MB file, read the peak; reset again,
 GET the 100 MB media, read the peak. Figures are peak minus the RSS before the transfer.
 
-Run: `make bench-files` (or `python bench/rss_files.py`). Prints a table and writes
-bench/results/rss_files.json. Linux only (reads /proc).
+Run: `make bench-files` (or `python -m bench.rss_files` from the repository root). Prints
+a table and writes bench/results/rss_files.json. Linux only (reads /proc).
 """
 
 from __future__ import annotations
@@ -25,12 +25,11 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.sync.client import ClientConnection, connect
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from bench import load
+from bench.servers import app_command, start_server, stop_servers, write_results
+from tests.support.net import free_port
 
-from bench import load  # noqa: E402
-from bench.servers import app_command, start_server, stop_servers, write_results  # noqa: E402
-from tests.support.net import free_port  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 MB = 1024 * 1024
 SIZE = 100 * MB

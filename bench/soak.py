@@ -16,18 +16,16 @@ import asyncio
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from bench import load
+from bench.servers import app_command, start_server, stop_servers, write_results
+from bench.suite import APP_OPTIONS
+from tests.support.net import free_port
 
-from bench import load  # noqa: E402
-from bench.servers import app_command, start_server, stop_servers, write_results  # noqa: E402
-from bench.suite import APP_OPTIONS  # noqa: E402
-from tests.support.net import free_port  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "600"))
 SESSIONS = 200

@@ -34,18 +34,17 @@ from pathlib import Path
 
 import streamlit
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from bench import load  # noqa: E402
-from bench.servers import (  # noqa: E402
+from bench import load
+from bench.servers import (
     app_command,
     launch,
     stop_servers,
     wait_until_healthy,
     write_results,
 )
-from tests.support.net import free_port  # noqa: E402
+from tests.support.net import free_port
+
+HERE = Path(__file__).resolve().parent
 
 ROUND_SECONDS = float(os.environ.get("BENCH_ROUND_SECONDS", "1"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))

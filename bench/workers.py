@@ -12,7 +12,7 @@ temporary `hexlit.storeDir`). Workloads, each in interleaved rounds (A B C C B A
 Every ratio is taken per round between servers measured next to each other. The load
 generator (this process) shares the machine's cores with the servers.
 
-    make bench-install && .venv-bench/bin/python bench/workers.py
+    make bench-install && .venv-bench/bin/python -m bench.workers  # from the repository root
 
 Writes bench/results/workers.json.
 """
@@ -22,24 +22,22 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from bench import load  # noqa: E402
-from bench.servers import (  # noqa: E402
+from bench import load
+from bench.servers import (
     app_command,
     launch,
     stop_servers,
     wait_until_healthy,
     write_results,
 )
-from bench.suite import APP_OPTIONS  # noqa: E402
-from tests.support.net import free_port  # noqa: E402
+from bench.suite import APP_OPTIONS
+from tests.support.net import free_port
+
+HERE = Path(__file__).resolve().parent
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ROUND_SECONDS = float(os.environ.get("BENCH_ROUND_SECONDS", "2"))
