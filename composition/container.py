@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dependency_injector import containers, providers
 
 from hexlit.adapters.assets.filesystem import FolderAssets, FolderTree
+from hexlit.adapters.formats.signed_cookies import ItsdangerousCookieSigner
+from hexlit.adapters.formats.tokens import JoserfcTokenCodec
 from hexlit.adapters.system.clock import SystemClock
 from hexlit.adapters.system.ids import UuidIds
 from hexlit.adapters.web.routes import route_template
@@ -118,8 +120,18 @@ class Container(containers.DeclarativeContainer):
     observed_identity = providers.Singleton(
         observe_store, identity_provider, "oidc", traffic, tracer
     )
+    cookie_signer = providers.Singleton(
+        ItsdangerousCookieSigner, auth_settings.provided.cookie_secret
+    )
+    provider_tokens = providers.Singleton(JoserfcTokenCodec, auth_settings.provided.cookie_secret)
     auth = providers.Singleton(
-        AuthService, settings=auth_settings, provider=observed_identity, clock=clock, ids=ids
+        AuthService,
+        settings=auth_settings,
+        provider=observed_identity,
+        clock=clock,
+        ids=ids,
+        signer=cookie_signer,
+        tokens=provider_tokens,
     )
 
     snapshots = providers.Singleton(

@@ -30,17 +30,18 @@ from html import escape
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from hexlit.domain.cookie_chunks import chunk_cookies, chunk_names, read_chunked
 from hexlit.domain.cookie_header import cookie_values
 from hexlit.domain.provider_token import decode_provider_token
-from hexlit.domain.signed_cookie import CookieSigner, chunk_cookies, chunk_names, read_chunked
 from hexlit.domain.xsrf import XSRF_COOKIE, tokens_match
 from hexlit.ports.auth import AuthAnswer, AuthPage
 from hexlit.ports.clock import Clock
-from hexlit.ports.cookies import Cookie
+from hexlit.ports.cookies import Cookie, CookieSigner
 from hexlit.ports.errors import IdentityError
 from hexlit.ports.identity import IdentityProvider, ProviderConfig
 from hexlit.ports.ids import IdSource
 from hexlit.ports.runtime import ClientInfo, UserInfo
+from hexlit.ports.tokens import TokenCodec
 
 log = logging.getLogger("hexlit.auth")
 
@@ -79,19 +80,27 @@ class AuthService:
     """Implements `Auth` (the routes) and reads user info for the session core."""
 
     def __init__(
-        self, settings: AuthSettings, provider: IdentityProvider, clock: Clock, ids: IdSource
+        self,
+        settings: AuthSettings,
+        provider: IdentityProvider,
+        clock: Clock,
+        ids: IdSource,
+        signer: CookieSigner,
+        tokens: TokenCodec,
     ) -> None:
+        """`signer` and `tokens` are keyed with `settings.cookie_secret`."""
         self._settings = settings
         self._provider = provider
         self._clock = clock
         self._ids = ids
-        self._signer = CookieSigner(settings.cookie_secret)
+        self._signer = signer
+        self._tokens = tokens
 
     # -- routes ------------------------------------------------------------------------
 
     async def login(self, provider_token: str | None, cookie_header: str | None) -> AuthAnswer:
         now = self._now()
-        name = decode_provider_token(provider_token, self._settings.cookie_secret, now)
+        name = decode_provider_token(self._tokens, provider_token, now)
         provider = self._settings.providers.get(name) if name else None
         if provider is None:
             return self._home()

@@ -48,11 +48,15 @@ PLANTED = [
     # The core imports no framework
     ("domain/planted.py", "import starlette\n", "imports no web framework"),
     ("ports/planted.py", "import redis\n", "imports no web framework"),
+    ("domain/planted.py", "import itsdangerous\n", "imports no web framework"),
+    ("domain/planted.py", "import python_multipart\n", "imports no web framework"),
     # The adapters are independent of each other
     ("adapters/sessions/planted.py", "import hexlit.adapters.storage.redis\n", "adapters are"),
     ("adapters/storage/planted.py", "import hexlit.adapters.identity\n", "adapters are"),
     ("adapters/runtime/planted.py", "import hexlit.adapters.web.status\n", "adapters are"),
     ("adapters/redis/planted.py", "import hexlit.adapters.storage.memory\n", "adapters are"),
+    ("adapters/formats/planted.py", "import hexlit.adapters.storage.memory\n", "adapters are"),
+    ("adapters/identity/planted.py", "import hexlit.adapters.formats.tokens\n", "adapters are"),
     ("adapters/queues/__init__.py", "", "adapters are"),  # an adapter nobody placed
     # The web stacks
     (

@@ -26,10 +26,10 @@ from websockets.sync.client import connect
 
 from hexlit.composition.logs import Context, JsonFormatter, TextFormatter, use_trace_ids
 from hexlit.domain.observation import current_session
-from hexlit.domain.provider_token import encode_provider_token
 from tests.support.net import free_port
 from tests.support.oidc import MockProvider, auth_secrets, oidc_provider
 from tests.support.processes import stop_process
+from tests.support.tokens import encode_provider_token
 
 TIMEOUT = 15.0
 START_TIMEOUT = 60.0

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from hexlit.domain.provider_token import encode_provider_token
 from tests.support.net import free_port
 from tests.support.oidc import MockProvider, auth_secrets, oidc_provider
 from tests.support.server import ServerUnderTest
+from tests.support.tokens import encode_provider_token
 
 TIMEOUT = 15.0
 SECRET = "a cookie secret that is long enough for tests"

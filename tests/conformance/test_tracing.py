@@ -24,12 +24,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from websockets.sync.client import connect
 
 from hexlit.adapters.telemetry.otel import OtelTracer
-from hexlit.domain.provider_token import encode_provider_token
 from tests.conformance.test_auth import SECRET, login
 from tests.support.files import live_session, multipart
 from tests.support.net import free_port
 from tests.support.oidc import auth_secrets, oidc_provider
 from tests.support.server import ServerUnderTest
+from tests.support.tokens import encode_provider_token
 
 TIMEOUT = 10.0
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

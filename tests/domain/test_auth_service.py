@@ -10,13 +10,15 @@ from collections.abc import Mapping
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hexlit.adapters.formats.signed_cookies import ItsdangerousCookieSigner
+from hexlit.adapters.formats.tokens import JoserfcTokenCodec
 from hexlit.domain.auth_service import USER_COOKIE, AuthService, AuthSettings
-from hexlit.domain.provider_token import encode_provider_token
 from hexlit.domain.xsrf import XSRF_COOKIE, XsrfToken, encode_token
 from hexlit.ports.errors import IdentityError
 from hexlit.ports.identity import AuthorizationRequest, Identity, ProviderConfig
 from hexlit.ports.runtime import ClientInfo
 from tests.domain.fakes import FakeClock, SequentialIds
+from tests.support.tokens import encode_provider_token
 
 SECRET = "a test secret for the auth rules"
 PROVIDER_URL = "https://idp.example/authorize"
@@ -60,7 +62,14 @@ def service(provider: FakeProvider | None = None) -> AuthService:
         expose_tokens=("id",),
         base_path="/base",
     )
-    return AuthService(settings_, provider or FakeProvider(), FakeClock(), SequentialIds())
+    return AuthService(
+        settings_,
+        provider or FakeProvider(),
+        FakeClock(),
+        SequentialIds(),
+        ItsdangerousCookieSigner(SECRET),
+        JoserfcTokenCodec(SECRET),
+    )
 
 
 def cookie_header(cookies: Mapping[str, str]) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from hexlit.domain.signed_cookie import CookieSigner
+from hexlit.adapters.formats.signed_cookies import ItsdangerousCookieSigner as CookieSigner
 from hexlit.domain.xsrf import decode_token
 from tests.hostile.wire import exchange, get, still_serves
 from tests.support.files import BOUNDARY, live_session, multipart

@@ -33,13 +33,13 @@ import pytest
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
-from hexlit.domain.provider_token import encode_provider_token
 from tests.support.files import BOUNDARY, multipart, sha256
 from tests.support.net import free_port
 from tests.support.nginx import NginxProxy, nginx_proxy
 from tests.support.oidc import MockProvider, oidc_provider
 from tests.support.processes import stop_process
 from tests.support.redis import RedisServer, redis_server
+from tests.support.tokens import encode_provider_token
 
 STACKS = ("starlette", "tornado")
 TIMEOUT = 10.0

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 from websockets.sync.client import connect
 
-from hexlit.domain.provider_token import encode_provider_token
 from tests.support.oidc import MockProvider, auth_secrets, oidc_provider
+from tests.support.tokens import encode_provider_token
 from tests.workers.support import TIMEOUT, Workers, http_exchange
 
 SECRET = "a cookie secret that is long enough for tests"

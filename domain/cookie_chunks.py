@@ -1,25 +1,7 @@
-"""Signed auth cookies in Streamlit 1.67's format (`itsdangerous`), and their chunking.
+"""Auth cookies too large for one cookie, split as Streamlit 1.67 splits them.
 
-Streamlit signs `_streamlit_user` and `_streamlit_user_tokens` with
-`itsdangerous.URLSafeTimedSerializer(secret, salt=<cookie name>)`. The value it stores is
-a JSON *string* (the user dict already dumped), which the serializer JSON-encodes again.
-This module re-implements that wire format with the standard library, byte for byte as
-itsdangerous 2.x writes it:
-
-    signed    = payload "." timestamp "." signature
-    payload   = b64(json)  or, when zlib saves at least 2 bytes,  "." b64(zlib(json))
-    json      = json.dumps(value, ensure_ascii=False, separators=(",", ":")), UTF-8
-    timestamp = b64(Unix seconds as big-endian bytes, leading zero bytes dropped)
-    signature = b64(HMAC-SHA1(key, payload "." timestamp))
-    key       = SHA1(cookie name + "signer" + secret)   ("django-concat" derivation)
-
-`b64` is URL-safe base64 without `=` padding. Reading accepts both payload forms and
-rejects, like itsdangerous, a timestamp older than `max_age` seconds or in the future.
-It is stricter than itsdangerous in one respect: the signature must be the canonical
-encoding of the expected MAC (itsdangerous decodes it leniently, so the 27th character,
-which carries 2 unused bits, has 4 accepted spellings); so changing any one character of
-a signed value never leaves it valid. Anything undecodable reads as None, never an
-exception.
+Signing is the `CookieSigner` port's (Streamlit's itsdangerous format); which cookie, its
+size limit and its chunks are rules of their own, and live here.
 
 Chunking follows `auth_util.set_cookie_with_chunks`: a value whose signed cookie does
 not fit the browser limit (4096 bytes for name, `=`, value and attributes) is split
@@ -36,14 +18,11 @@ The clock stays with the caller: `now` is an argument.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import re
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final
+
+from hexlit.ports.cookies import CookieSigner
 
 MAX_COOKIE_BYTES: Final = 4096
 """The browser limit for one cookie: name, `=`, value and attributes."""
@@ -56,60 +35,6 @@ _CHUNK_MARKER: Final = re.compile(r"chunks-([0-9]+)")
 
 _MAX_CHUNK_DIGITS: Final = 9
 _DIGITS: Final = re.compile(r"[0-9]+")
-_BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]*")
-_MAX_TIMESTAMP: Final = 2**64 - 1
-"""itsdangerous packs the timestamp as an unsigned 64-bit integer."""
-
-
-class CookieSigner:
-    """Signs and verifies cookie values under one secret, the cookie name being the salt."""
-
-    __slots__ = ("_secret",)
-
-    def __init__(self, secret: str) -> None:
-        self._secret = secret.encode("utf-8")
-
-    def sign(self, name: str, value: str, now: int) -> str:
-        """The signed cookie value of `value` (a JSON string, as Streamlit stores) at `now`.
-
-        Raises ValueError if `now` is outside 0..2**64-1 or `value` holds a lone
-        surrogate (not encodable as UTF-8, as in itsdangerous).
-        """
-        if not 0 <= now <= _MAX_TIMESTAMP:
-            raise ValueError("cookie timestamp out of range")
-        data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        compressed = zlib.compress(data)
-        if len(compressed) < len(data) - 1:
-            payload = "." + _b64encode(compressed)
-        else:
-            payload = _b64encode(data)
-        timestamp = _b64encode(now.to_bytes(8, "big").lstrip(b"\x00"))
-        signed_part = f"{payload}.{timestamp}"
-        return f"{signed_part}.{self._signature(name, signed_part)}"
-
-    def unsign(self, name: str, signed: str, now: int, max_age: int) -> str | None:
-        """The string `signed` carries, or None if it is forged, expired or malformed.
-
-        Expired means signed more than `max_age` seconds before `now`, or after `now`.
-        """
-        if not signed.isascii():
-            return None
-        signed_part, sep, signature = signed.rpartition(".")
-        if not sep or not hmac.compare_digest(signature, self._signature(name, signed_part)):
-            return None
-        payload, sep, timestamp_text = signed_part.rpartition(".")
-        timestamp_bytes = _b64decode(timestamp_text) if sep else None
-        if timestamp_bytes is None or len(timestamp_bytes) > 8:
-            return None
-        age = now - int.from_bytes(timestamp_bytes, "big")
-        if age > max_age or age < 0:
-            return None
-        return _load_payload(payload)
-
-    def _signature(self, name: str, signed_part: str) -> str:
-        key = hashlib.sha1(name.encode("utf-8") + b"signer" + self._secret).digest()
-        mac = hmac.new(key, signed_part.encode("ascii"), hashlib.sha1).digest()
-        return _b64encode(mac)
 
 
 def chunk_cookies(
@@ -219,30 +144,3 @@ def _split(
         chunks.append((chunk_name, signed))
         start += length
     return chunks
-
-
-def _load_payload(payload: str) -> str | None:
-    """The JSON string a (verified) payload carries, or None."""
-    compressed = payload.startswith(".")
-    data = _b64decode(payload[1:] if compressed else payload)
-    if data is None:
-        return None
-    try:
-        if compressed:
-            data = zlib.decompress(data)
-        loaded = json.loads(data.decode("utf-8"))
-    except (zlib.error, ValueError, RecursionError):
-        return None
-    return loaded if isinstance(loaded, str) else None
-
-
-def _b64encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64decode(text: str) -> bytes | None:
-    """The bytes of canonical unpadded URL-safe base64 `text`, else None."""
-    if _BASE64URL.fullmatch(text) is None or len(text) % 4 == 1:
-        return None
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    return data if _b64encode(data) == text else None

@@ -1,4 +1,5 @@
-"""The `st.login` provider token (spec §4.5): an HS256 JWT keyed with the cookie secret.
+"""The `TokenCodec` contract over its adapter (joserfc), with the provider token's claims
+rule over it (spec §4.5): the `st.login` token, an HS256 JWT keyed with the cookie secret.
 
 Compatibility is checked against Streamlit 1.67's own `auth_util.encode_provider_token` /
 `decode_provider_token` (joserfc), joserfc directly, and Authlib's legacy `authlib.jose`.
@@ -13,7 +14,7 @@ import importlib
 import json
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
@@ -24,18 +25,28 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from hexlit.domain.provider_token import (
-    ALGORITHM,
-    LIFETIME,
-    MAX_TOKEN_LENGTH,
-    decode_provider_token,
-    encode_provider_token,
-)
+from hexlit.adapters.formats.tokens import ALGORITHM, JoserfcTokenCodec
+from hexlit.domain import provider_token
+from hexlit.domain.provider_token import LIFETIME, MAX_TOKEN_LENGTH
+from hexlit.ports.tokens import TokenCodec
 
 SECRET = "a-long-random-cookie-secret"
 NOW = 1_700_000_000
 HEADER = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9"
 """b64('{"typ":"JWT","alg":"HS256"}'), joserfc's header."""
+
+new_codec: Callable[[str], TokenCodec] = JoserfcTokenCodec
+"""The `TokenCodec` under contract: the only one (ADR 0021)."""
+
+
+def encode_provider_token(provider: str, secret: str, now: int, lifetime: int = LIFETIME) -> str:
+    """The claims rule over the codec keyed with `secret`."""
+    return provider_token.encode_provider_token(new_codec(secret), provider, now, lifetime)
+
+
+def decode_provider_token(token: str | None, secret: str, now: int) -> str | None:
+    return provider_token.decode_provider_token(new_codec(secret), token, now)
+
 
 providers = st.one_of(st.sampled_from(["default", "google", "microsoft"]), st.text(min_size=1))
 secrets = st.one_of(st.just(SECRET), st.text(min_size=14, max_size=40))

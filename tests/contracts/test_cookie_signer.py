@@ -1,4 +1,5 @@
-"""Signed, chunked auth cookies (spec §4.5): the `itsdangerous` format without itsdangerous.
+"""The `CookieSigner` contract over its adapter (itsdangerous), and the chunking rule
+over it (spec §4.5): signed, chunked auth cookies as Streamlit 1.67 writes them.
 
 Compatibility is checked against the real implementations: itsdangerous 2.x's
 `URLSafeTimedSerializer` (byte for byte, on a fixed clock), and Streamlit 1.67's
@@ -24,13 +25,12 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from hexlit.domain.signed_cookie import (
-    MAX_COOKIE_BYTES,
-    CookieSigner,
-    chunk_cookies,
-    chunk_names,
-    read_chunked,
-)
+from hexlit.adapters.formats.signed_cookies import ItsdangerousCookieSigner
+from hexlit.domain.cookie_chunks import MAX_COOKIE_BYTES, chunk_cookies, chunk_names, read_chunked
+from hexlit.ports.cookies import CookieSigner
+
+new_signer: Callable[[str], CookieSigner] = ItsdangerousCookieSigner
+"""The `CookieSigner` under contract: the only one (ADR 0021)."""
 
 USER = "_streamlit_user"
 TOKENS = "_streamlit_user_tokens"
@@ -40,7 +40,7 @@ MAX_AGE = (30 + 1) * 86400
 LAST_ITSDANGEROUS_SECOND = 253_402_300_799
 """9999-12-31T23:59:59Z: itsdangerous's `loads` makes a `datetime` of the timestamp."""
 ATTRIBUTES = len("; Path=/; HttpOnly; SameSite=lax; Max-Age=2592000")
-SIGNER = CookieSigner(SECRET)
+SIGNER = new_signer(SECRET)
 
 secrets = st.one_of(st.text(min_size=1, max_size=40), st.just(SECRET))
 names = st.one_of(
@@ -100,7 +100,7 @@ def their_serializer(secret: str, name: str, now: int) -> Any:
 
 @given(secrets, names, values, timestamps)
 def test_round_trip(secret: str, name: str, value: str, now: int) -> None:
-    signer = CookieSigner(secret)
+    signer = new_signer(secret)
     signed = signer.sign(name, value, now)
     assert re.fullmatch(r"\.?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{27}", signed)
     assert signer.unsign(name, signed, now, 0) == value
@@ -138,11 +138,11 @@ def test_timestamps_out_of_range_are_refused() -> None:
 def test_byte_for_byte_as_itsdangerous(secret: str, name: str, value: str, now: int) -> None:
     serializer = their_serializer(secret, name, now)
     theirs = serializer.dumps(value)
-    ours = CookieSigner(secret).sign(name, value, now)
+    ours = new_signer(secret).sign(name, value, now)
     assert ours == theirs
     if now <= LAST_ITSDANGEROUS_SECOND:
         assert serializer.loads(ours, max_age=MAX_AGE) == value
-    assert CookieSigner(secret).unsign(name, theirs, now, MAX_AGE) == value
+    assert new_signer(secret).unsign(name, theirs, now, MAX_AGE) == value
 
 
 @pytest.mark.parametrize(
@@ -224,7 +224,7 @@ def test_wrong_name_or_secret_is_rejected(value: str, name: str, other: str) -> 
     assume(name != other)
     signed = SIGNER.sign(name, value, NOW)
     assert SIGNER.unsign(other, signed, NOW, MAX_AGE) is None
-    assert CookieSigner(SECRET + "x").unsign(name, signed, NOW, MAX_AGE) is None
+    assert new_signer(SECRET + "x").unsign(name, signed, NOW, MAX_AGE) is None
 
 
 @given(
