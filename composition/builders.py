@@ -21,8 +21,8 @@ from hexlit.domain.snapshot_keeper import SnapshotKeeper
 from hexlit.domain.snapshot_rules import SnapshotLimits, SnapshotSeal, snapshots_enabled
 from hexlit.domain.upload_service import UploadedFilesService, UploadLimits, UploadService
 from hexlit.ports.agent import AgentRuntime
+from hexlit.ports.assets import FileTree
 from hexlit.ports.clock import Clock
-from hexlit.ports.components import FileTree
 from hexlit.ports.identity import AuthorizationRequest, Identity, IdentityProvider, ProviderConfig
 from hexlit.ports.media import MediaLibrary, MediaStore
 from hexlit.ports.metrics import MetricsEncoder

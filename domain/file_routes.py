@@ -1,9 +1,10 @@
 """Custom component files and app static files: lookup rules, once for both stacks.
 
 Both refuse unsafe paths before touching the file system (400) and serve only what the
-`FileTree` finds inside the root (404 otherwise, symlinks included). Components answer
-`no-cache` for HTML and `public` for the rest (spec §1.3.8); app static files are capped
-at 200 MiB and served with `nosniff` by the web layer (spec §1.3.9).
+root's `AssetSource` (from the `FileTree`) finds inside it (404 otherwise, symlinks
+included). Components answer `no-cache` for HTML and `public` for the rest (spec §1.3.8);
+app static files are capped at 200 MiB and served with `nosniff` by the web layer (spec
+§1.3.9).
 
 A single byte range is served (206) as for media. Otherwise a file up to
 `MAX_BUFFERED_BYTES` is read whole (the web layer may gzip it, as
@@ -17,8 +18,8 @@ from typing import Final
 
 from hexlit.domain.byte_range import parse_range
 from hexlit.domain.safe_path import is_unsafe_path
-from hexlit.ports.assets import Asset
-from hexlit.ports.components import ComponentRegistry, FileTree
+from hexlit.ports.assets import Asset, AssetSource, FileTree
+from hexlit.ports.components import ComponentRegistry
 from hexlit.ports.errors import BadRequest, NotFound
 from hexlit.ports.frontend import FileAnswer
 
@@ -47,11 +48,12 @@ class ComponentService:
             raise BadRequest("Bad Request")
         if self._bidi and path.endswith("/"):
             raise NotFound("read error")
-        asset = await self._files.stat(root, path) if path else None
+        source = self._files.source(root)
+        asset = await source.stat(path) if path else None
         if asset is None:
             raise NotFound("read error")
         cache = "no-cache" if path.endswith(".html") else "public"
-        return await _file_answer(self._files, root, asset, head, cache, range_header)
+        return await _file_answer(source, asset, head, cache, range_header)
 
 
 class AppStaticService:
@@ -64,26 +66,27 @@ class AppStaticService:
     async def get(self, path: str, head: bool, range_header: str | None = None) -> FileAnswer:
         if not path or is_unsafe_path(path):
             raise BadRequest("Bad Request") if path else NotFound("File not found")
-        asset = await self._files.stat(self._root, path)
+        source = self._files.source(self._root)
+        asset = await source.stat(path)
         if asset is None:
             raise NotFound("File not found")
         if asset.size > MAX_APP_STATIC_BYTES:
             raise NotFound("File is too large")
-        return await _file_answer(self._files, self._root, asset, head, "no-cache", range_header)
+        return await _file_answer(source, asset, head, "no-cache", range_header)
 
 
 async def _file_answer(
-    files: FileTree, root: str, asset: Asset, head: bool, cache: str, range_header: str | None
+    source: AssetSource, asset: Asset, head: bool, cache: str, range_header: str | None
 ) -> FileAnswer:
     """A single byte range (streamed) when one is asked for, as media are served;
     otherwise nothing for HEAD, the bytes of a small file, a stream for a large one."""
     wanted = parse_range(range_header, asset.size)
     if wanted is not None:
-        stream = None if head else files.chunks(root, asset, wanted.start, wanted.end)
+        stream = None if head else source.chunks(asset, wanted.start, wanted.end)
         content_range = wanted.content_range(asset.size)
         return FileAnswer(asset, b"", cache, stream, content_range, wanted.length)
     if head:
         return FileAnswer(asset, b"", cache)
     if asset.size > MAX_BUFFERED_BYTES:
-        return FileAnswer(asset, b"", cache, stream=files.chunks(root, asset))
-    return FileAnswer(asset, await files.read(root, asset), cache)
+        return FileAnswer(asset, b"", cache, stream=source.chunks(asset))
+    return FileAnswer(asset, await source.read(asset), cache)

@@ -1,7 +1,9 @@
 """Static files as the core sees them: a read-only tree of assets under one root.
 
-Implementations: a folder on disk (the Streamlit frontend build inside the installed
-package, the built-in demo frontend, and later component folders and app static files).
+`AssetSource` is one such tree: the frontend build (inside the installed package, or the
+built-in demo frontend). `FileTree` makes one for any folder the app names at run time
+(a custom component's folder, the app's `static/`), so every file the server sends from
+disk is read through the same port and the same rules. Implementations: a folder on disk.
 """
 
 from __future__ import annotations
@@ -43,4 +45,15 @@ class AssetSource(Protocol):
         """Bytes `start..end` (inclusive; `end` None: to `asset.size - 1`) of `asset` in
         pieces, read from storage as they are consumed, never the whole file at once.
         Raises `NotFound` (when iterated) if it vanished meanwhile."""
+        ...
+
+
+class FileTree(Protocol):
+    """Makes the `AssetSource` of a folder the app names; roots are known only at run time.
+
+    The same root gives the same source (whatever it keeps between calls, kept once).
+    """
+
+    def source(self, root: str) -> AssetSource:
+        """The files under the folder `root`; symlinks and `..` never lead outside it."""
         ...

@@ -1,4 +1,7 @@
-"""`AssetSource` over a folder on disk; file system calls run off the event loop."""
+"""`AssetSource` over a folder on disk, and the `FileTree` that makes one per folder.
+
+File system calls run off the event loop.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,8 @@ import os
 from collections import OrderedDict
 from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import IO
 
+from hexlit.adapters.files.chunks import file_chunks
 from hexlit.ports.assets import Asset
 from hexlit.ports.errors import NotFound
 
@@ -39,9 +42,6 @@ def guess_content_type(path: str) -> str:
         return "application/octet-stream"
     return guessed
 
-
-CHUNK = 256 * 1024
-"""What `chunks` reads from disk at a time: the most a streamed file holds in memory."""
 
 MAX_REMEMBERED_LOOKUPS = 10_000
 """With caching on, path lookups (found or not) are remembered too, up to this many."""
@@ -89,29 +89,14 @@ class FolderAssets:
         self._remember(asset.path, data)
         return data
 
-    async def chunks(
+    def chunks(
         self, asset: Asset, start: int = 0, end: int | None = None
     ) -> AsyncGenerator[bytes, None]:
         last = asset.size - 1 if end is None else end
         cached = self._cache.get(asset.path)
         if cached is not None:
-            yield cached[start : last + 1]
-            return
-        try:
-            handle: IO[bytes] = await asyncio.to_thread((self._root / asset.path).open, "rb")
-        except OSError:
-            raise NotFound("Not Found") from None
-        try:
-            await asyncio.to_thread(handle.seek, start)
-            remaining = last - start + 1  # what the answer's Content-Length promised
-            while remaining > 0:
-                chunk = await asyncio.to_thread(handle.read, min(CHUNK, remaining))
-                if not chunk:
-                    return
-                remaining -= len(chunk)
-                yield chunk
-        finally:
-            await asyncio.to_thread(handle.close)
+            return _one_piece(cached[start : last + 1])
+        return file_chunks(self._root / asset.path, start, last, "Not Found")
 
     def _remember(self, path: str, data: bytes) -> None:
         if len(data) > self._cache_limit:
@@ -140,24 +125,21 @@ class FolderAssets:
         return Asset(relative, info.st_size, guess_content_type(relative))
 
 
+async def _one_piece(data: bytes) -> AsyncGenerator[bytes, None]:
+    yield data
+
+
 class FolderTree:
-    """Implements `FileTree`: a `FolderAssets` per root, made on first use."""
+    """Implements `FileTree`: a `FolderAssets` per root, made on first use, never caching.
+
+    Folders a developer edits while the server runs (components, app static files) are
+    read from disk on every request.
+    """
 
     def __init__(self) -> None:
         self._folders: dict[str, FolderAssets] = {}
 
-    def _folder(self, root: str) -> FolderAssets:
+    def source(self, root: str) -> FolderAssets:
         if root not in self._folders:
             self._folders[root] = FolderAssets(Path(root))
         return self._folders[root]
-
-    async def stat(self, root: str, path: str) -> Asset | None:
-        return await self._folder(root).stat(path)
-
-    async def read(self, root: str, asset: Asset) -> bytes:
-        return await self._folder(root).read(asset)
-
-    def chunks(
-        self, root: str, asset: Asset, start: int = 0, end: int | None = None
-    ) -> AsyncGenerator[bytes, None]:
-        return self._folder(root).chunks(asset, start, end)

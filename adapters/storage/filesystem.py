@@ -22,11 +22,9 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import IO, Any
 
-from hexlit.ports.errors import NotFound
+from hexlit.adapters.files.chunks import file_chunks
 from hexlit.ports.media import MediaInfo, MediaKind
 from hexlit.ports.uploads import UploadedFile
-
-CHUNK = 256 * 1024
 
 
 def process_folder(root: Path) -> Path:
@@ -97,23 +95,9 @@ class FolderMediaStore:
             meta["filename"],
         )  # fmt: skip
 
-    async def read(self, media_id: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
+    def read(self, media_id: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         path = (self._folder / _safe_name(media_id)).with_suffix(".bin")
-        try:
-            handle: IO[bytes] = await asyncio.to_thread(path.open, "rb")
-        except OSError:
-            raise NotFound("File not found") from None
-        try:
-            await asyncio.to_thread(handle.seek, start)
-            remaining = end - start + 1
-            while remaining > 0:
-                chunk = await asyncio.to_thread(handle.read, min(CHUNK, remaining))
-                if not chunk:
-                    return
-                remaining -= len(chunk)
-                yield chunk
-        finally:
-            handle.close()
+        return file_chunks(path, start, end, "File not found")
 
     async def delete(self, media_id: str) -> None:
         base = self._folder / _safe_name(media_id)

@@ -57,6 +57,8 @@ PLANTED = [
     ("adapters/redis/planted.py", "import hexlit.adapters.storage.memory\n", "adapters are"),
     ("adapters/formats/planted.py", "import hexlit.adapters.storage.memory\n", "adapters are"),
     ("adapters/identity/planted.py", "import hexlit.adapters.formats.tokens\n", "adapters are"),
+    ("adapters/files/planted.py", "import hexlit.adapters.assets.filesystem\n", "adapters are"),
+    ("adapters/files/planted.py", "import hexlit.adapters.redis.connection\n", "adapters are"),
     ("adapters/queues/__init__.py", "", "adapters are"),  # an adapter nobody placed
     # The web stacks
     (

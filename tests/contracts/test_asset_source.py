@@ -1,4 +1,8 @@
-"""The `AssetSource` contract, over every implementation: files in, nothing out."""
+"""The `AssetSource` contract, over every implementation: files in, nothing out.
+
+A `FileTree` is a factory of sources (one per folder the app names), so what it gives
+for a root is held to the same contract as a folder source made directly.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from hexlit.adapters.assets.filesystem import FolderAssets
+from hexlit.adapters.assets.filesystem import FolderAssets, FolderTree
 from hexlit.ports.assets import AssetSource
 from hexlit.ports.errors import NotFound
 
-SOURCES: dict[str, Callable[[Path], AssetSource]] = {"folder": FolderAssets}
+SOURCES: dict[str, Callable[[Path], AssetSource]] = {
+    "folder": FolderAssets,
+    "folder tree": lambda root: FolderTree().source(str(root)),
+}
 
 
 @pytest.fixture(params=sorted(SOURCES))
@@ -70,6 +77,37 @@ def test_a_file_that_vanished_is_not_found(tree: tuple[AssetSource, Path]) -> No
     (root / "index.html").unlink()
     with pytest.raises(NotFound):
         asyncio.run(source.read(asset))
+
+
+def test_chunks_stream_a_range_and_the_whole_file(tree: tuple[AssetSource, Path]) -> None:
+    source, root = tree
+    (root / "big.bin").write_bytes(bytes(range(256)) * 4096)  # 1 MiB: several chunks
+
+    async def scenario() -> tuple[bytes, bytes, int]:
+        asset = await source.stat("big.bin")
+        assert asset is not None
+        pieces = [chunk async for chunk in source.chunks(asset)]
+        middle = b"".join([chunk async for chunk in source.chunks(asset, 1000, 300_999)])
+        return b"".join(pieces), middle, len(pieces)
+
+    whole, middle, count = asyncio.run(scenario())
+    assert whole == (root / "big.bin").read_bytes()
+    assert middle == whole[1000:301_000]
+    assert count > 1
+
+
+def test_chunks_of_a_file_that_vanished_are_not_found(tree: tuple[AssetSource, Path]) -> None:
+    source, root = tree
+    asset = asyncio.run(source.stat("index.html"))
+    assert asset is not None
+    (root / "index.html").unlink()
+
+    async def drain() -> None:
+        async for _ in source.chunks(asset):
+            pass
+
+    with pytest.raises(NotFound):
+        asyncio.run(drain())
 
 
 def test_a_caching_folder_serves_from_memory_within_its_bound(tmp_path: Path) -> None:

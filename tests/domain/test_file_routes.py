@@ -29,25 +29,36 @@ class MemoryTree:
         self.lookups = 0
         self.whole_reads = 0
 
-    async def stat(self, root: str, path: str) -> Asset | None:
-        self.lookups += 1
-        data = self.files.get(root, {}).get(path)
+    def source(self, root: str) -> MemorySource:
+        return MemorySource(self, root)
+
+
+class MemorySource:
+    """The `AssetSource` of one root of a `MemoryTree`; counts on the tree."""
+
+    def __init__(self, tree: MemoryTree, root: str) -> None:
+        self.tree = tree
+        self.files = tree.files.get(root, {})
+
+    async def stat(self, path: str) -> Asset | None:
+        self.tree.lookups += 1
+        data = self.files.get(path)
         if data is None:
             return None
         return Asset(
             path,
-            self.sizes.get(path, len(data)),
+            self.tree.sizes.get(path, len(data)),
             "text/html" if path.endswith(".html") else "text/plain",
         )
 
-    async def read(self, root: str, asset: Asset) -> bytes:
-        self.whole_reads += 1
-        return self.files[root][asset.path]
+    async def read(self, asset: Asset) -> bytes:
+        self.tree.whole_reads += 1
+        return self.files[asset.path]
 
     async def chunks(
-        self, root: str, asset: Asset, start: int = 0, end: int | None = None
+        self, asset: Asset, start: int = 0, end: int | None = None
     ) -> AsyncGenerator[bytes, None]:
-        data = self.files[root][asset.path][start : None if end is None else end + 1]
+        data = self.files[asset.path][start : None if end is None else end + 1]
         for offset in range(0, len(data), 1000):
             yield data[offset : offset + 1000]
 
