@@ -139,6 +139,13 @@ class AppServer:
             return ""
 
     def start(self) -> None:
+        """Start the process and wait until it is healthy."""
+        self.launch()
+        self.wait_until_healthy()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (`wait_until_healthy` does), so that
+        several servers can start at once."""
         assert self.process is None, "already running"
         self._starts += 1
         home = self.workdir / "home"
@@ -152,14 +159,18 @@ class AppServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
+
+    def wait_until_healthy(self) -> None:
+        """Until `/_stcore/health` answers 200 (bounded); a server that exits or stays
+        unhealthy is stopped, and the error carries its output."""
         try:
-            self._wait_until_healthy()
+            self._poll_health()
         except BaseException:
             self.stop()
             raise
 
-    def _wait_until_healthy(self) -> None:
-        assert self.process is not None
+    def _poll_health(self) -> None:
+        assert self.process is not None, "not launched"
         deadline = time.monotonic() + START_TIMEOUT
         last_problem = "no answer yet"
         with httpx.Client(timeout=2.0, trust_env=False) as client:
