@@ -296,7 +296,9 @@ class Supervisor:
                             process.pid, STOP_WAIT)  # fmt: skip
                 process.kill()
                 code = process.wait()
-            clean = clean and code == 0
+            # A worker still starting has no SIGTERM handler yet and dies of the signal:
+            # it held no session, and it stopped as asked.
+            clean = clean and code in (0, -signal.SIGTERM)
         for slot in self._slots:
             slot.process = None
         return 0 if clean else 1

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -67,20 +69,31 @@ class Workers:
     """`with Workers(stack, tmp_path) as hexlit:` a supervisor with two workers on a
     loopback port (or `unix=path`), sharing a store folder under `tmp_path`."""
 
-    def __init__(self, stack: str, folder: Path, count: int = 2, unix: Path | None = None) -> None:
+    def __init__(
+        self,
+        stack: str,
+        folder: Path,
+        count: int = 2,
+        unix: Path | None = None,
+        app: str = "builtin:counter",
+    ) -> None:
         self.folder = folder
         self.count = count
         self.unix = unix
         self.port = 0 if unix else _free_port()
         address = f"unix://{unix}" if unix else "127.0.0.1"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMLIT_", "HEXLIT_"))}
+        env["HOME"] = str(folder)  # no ~/.streamlit of the person running the tests
         self.log = (folder / "hexlit.log").open("wb")
+        # A session of its own: every process it starts is in process group `pid`, which
+        # `leftovers` checks after the stop.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hexlit.composition", "run", "builtin:counter",
+            [sys.executable, "-m", "hexlit.composition", "run", app,
              "--web", stack, "--hexlit.workers", str(count),
              "--server.address", address, "--server.port", str(self.port),
              "--hexlit.storeDir", str(folder / "store")],
             cwd=folder, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )  # fmt: skip
 
     def __enter__(self) -> Workers:
@@ -130,34 +143,114 @@ class Workers:
 
     def connection_to(self, pid: int, attempts: int = ATTEMPTS) -> socket.socket:
         """A TCP connection that worker `pid` accepted (opens others until one is)."""
-        for _ in range(attempts):
-            sock = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT)
-            holder = self._holder(sock)
-            if holder == pid:
-                return sock
-            sock.close()
-        raise AssertionError(f"no connection reached worker {pid} in {attempts} tries")
-
-    def _holder(self, sock: socket.socket) -> int | None:
-        """The worker that accepted `sock` (None if none has within TIMEOUT)."""
-        client_port = sock.getsockname()[1]
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            inode = _server_side_inode(self.port, client_port)
-            if inode is not None:
-                link = f"socket:[{inode}]"
-                for pid in self.workers():
-                    with contextlib.suppress(OSError):
-                        for fd in os.listdir(f"/proc/{pid}/fd"):
-                            with contextlib.suppress(OSError):
-                                if os.readlink(f"/proc/{pid}/fd/{fd}") == link:
-                                    return pid
-            time.sleep(0.005)
-        return None
+        return connection_to(self.port, pid, attempts)
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         os.kill(self.process.pid, signum)
         return self.process.wait(EXIT_WAIT)
+
+
+def connection_to(port: int, pid: int, attempts: int = ATTEMPTS) -> socket.socket:
+    """A TCP connection to 127.0.0.1:`port` that process `pid` accepted (opens others
+    until one is)."""
+    for _ in range(attempts):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        if _accepted_by(pid, port, sock):
+            return sock
+        sock.close()
+    raise AssertionError(f"no connection reached worker {pid} in {attempts} tries")
+
+
+def _accepted_by(pid: int, port: int, sock: socket.socket) -> bool:
+    """Whether `pid` holds the server side of `sock` (waits up to TIMEOUT for the
+    accept; False once the kernel shows the connection accepted elsewhere or never)."""
+    client_port = sock.getsockname()[1]
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        inode = _server_side_inode(port, client_port)
+        if inode is not None:
+            if _holds(pid, f"socket:[{inode}]"):
+                return True
+            if any(_holds(other, f"socket:[{inode}]") for other in _siblings(pid)):
+                return False
+        time.sleep(0.005)
+    return False
+
+
+def _holds(pid: int, link: str) -> bool:
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == link:
+                    return True
+    return False
+
+
+def _siblings(pid: int) -> list[int]:
+    """The other children of `pid`'s parent (the other workers of its supervisor)."""
+    with contextlib.suppress(OSError):
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return [other for other in children_of(parent) if other != pid]
+    return []
+
+
+def leftovers(marker: str, group: int | None = None) -> list[str]:
+    """The live processes whose command line or environment names `marker` (a test's
+    own folder, which its supervisor's and workers' do), or in process group `group`:
+    after a stop, none may be left."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            if stat[0] == "Z":
+                continue
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
+            if int(stat[2]) == group or marker.encode() in cmdline + environ:
+                command = cmdline.replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{entry}: {command}")
+    return found
+
+
+class WorkersServer:
+    """The conformance suite's default `server` on `hexlit.workers = N` (a stack named
+    `tornado-workers2`): `hexlit run builtin:counter` in a process of its own, with the
+    few members of `ServerUnderTest` that a test over sockets uses. Which worker answers
+    a request is the kernel's choice, as it is for a user."""
+
+    base_path = ""
+
+    def __init__(self, stack: str) -> None:
+        web, _, count = stack.partition("-workers")
+        self.stack = stack
+        self.folder = Path(tempfile.mkdtemp(prefix=f"hexlit-{stack}-"))
+        self.workers = Workers(web, self.folder, int(count))
+        self.port = self.workers.port
+
+    def start(self) -> None:
+        try:
+            self.workers.wait_for_workers()
+        except BaseException:
+            self.workers.__exit__()
+            raise
+
+    def stop(self) -> None:
+        """SIGTERM; the supervisor exits 0 and leaves no process behind."""
+        try:
+            code = self.workers.stop(signal.SIGTERM)
+            assert code == 0, self.workers.output()
+            assert leftovers(str(self.folder), group=self.workers.process.pid) == []
+        finally:
+            self.workers.__exit__()
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def url(self, path: str, scheme: str = "http") -> str:
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    def ws_url(self, path: str = "/_stcore/stream") -> str:
+        return self.url(path, scheme="ws")
 
 
 def _server_side_inode(server_port: int, client_port: int) -> int | None:

@@ -10,6 +10,7 @@ when the supervisor itself is killed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -20,7 +21,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from websockets.sync.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect, unix_connect
 
 from tests.support.files import BOUNDARY, multipart
 from tests.workers.support import (
@@ -30,6 +32,7 @@ from tests.workers.support import (
     alive,
     children_of,
     http_request,
+    leftovers,
     workers_of,
 )
 
@@ -46,6 +49,17 @@ def open_session(
         f"ws://127.0.0.1:{hexlit.port}/_stcore/stream",
         sock=hexlit.connection_to(pid),
         subprotocols=offered,  # type: ignore[arg-type]
+        open_timeout=TIMEOUT,
+        close_timeout=TIMEOUT,
+    )
+
+
+def open_unix_session(path: Path, xsrf: str) -> ClientConnection:
+    """A WebSocket to the built-in counter over the shared Unix socket (any worker)."""
+    return unix_connect(
+        str(path),
+        "ws://x/_stcore/stream",
+        subprotocols=["streamlit", xsrf],  # type: ignore[list-item]
         open_timeout=TIMEOUT,
         close_timeout=TIMEOUT,
     )
@@ -90,11 +104,28 @@ def wait_for_replacement(hexlit: Workers, gone: int) -> list[int]:
         time.sleep(0.05)
 
 
-def assert_all_gone(pids: set[int], supervisor: int) -> None:
-    """No worker ever started, nor the supervisor, runs any more."""
+def assert_all_gone(pids: set[int], supervisor: int, folder: Path) -> None:
+    """No worker ever started, nor the supervisor, runs any more; nor any process of
+    the supervisor's process group, or naming the test's folder (a worker's child)."""
     assert children_of(supervisor) == []
     assert workers_of(supervisor) == []
     assert sorted(pid for pid in pids | {supervisor} if alive(pid)) == []
+    assert leftovers(str(folder), group=supervisor) == []
+
+
+def assert_drained(sessions: list[ClientConnection]) -> None:
+    """Every session's socket was closed by its worker with 1012 ("server is
+    restarting"): the drain, not a crash or a reset."""
+    assert [close_code(ws) for ws in sessions] == [1012] * len(sessions)
+
+
+def close_code(ws: ClientConnection) -> int | None:
+    """The code of the close frame the server sent (None: the connection just ended)."""
+    try:
+        while True:
+            ws.recv(timeout=EXIT_WAIT)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd is not None else None
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -149,8 +180,14 @@ def test_two_workers_serve_one_app_as_one(stack: str, tmp_path: Path) -> None:
                 assert (resumed_id, resumed) == (session_id, "1")
                 assert int(count) >= 4
 
-        assert hexlit.stop(signal.SIGTERM) == 0
-        assert_all_gone(seen, hexlit.process.pid)
+        # SIGTERM: each worker drains the session it holds, then the supervisor exits 0
+        with contextlib.ExitStack() as opened:
+            draining = [opened.enter_context(open_session(hexlit, pid, xsrf)) for pid in workers]
+            for ws in draining:
+                hello(ws)
+            assert hexlit.stop(signal.SIGTERM) == 0
+            assert_drained(draining)
+        assert_all_gone(seen, hexlit.process.pid, tmp_path)
     assert "Traceback" not in hexlit.output()
     assert list((tmp_path / "store" / "media").iterdir()) == []  # the shared folder went
 
@@ -169,9 +206,56 @@ def test_a_unix_socket_is_shared_and_no_worker_outlives_a_killed_supervisor(
         os.kill(hexlit.process.pid, signal.SIGKILL)
         hexlit.process.wait(EXIT_WAIT)
         deadline = time.monotonic() + WAIT
-        while any(alive(pid) for pid in workers) or workers_of(hexlit.process.pid):
+        while (
+            any(alive(pid) for pid in workers)
+            or workers_of(hexlit.process.pid)
+            or leftovers(str(tmp_path), group=hexlit.process.pid)
+        ):
             assert time.monotonic() < deadline, "a worker outlived its supervisor"
             time.sleep(0.05)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_on_a_unix_socket_a_killed_worker_is_replaced_and_sigterm_drains(
+    stack: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "hexlit.sock"
+    with Workers(stack, tmp_path, unix=path) as hexlit:
+        seen = set(hexlit.workers())
+        victim = min(seen)
+        os.kill(victim, signal.SIGKILL)
+        seen.update(wait_for_replacement(hexlit, victim))
+        assert f"(pid {victim}) was killed by SIGKILL" in hexlit.output()
+
+        transport = httpx.HTTPTransport(uds=str(path))
+        with httpx.Client(transport=transport, timeout=TIMEOUT) as client:
+            xsrf = client.get("http://x/_stcore/health").cookies["_streamlit_xsrf"]
+        with contextlib.ExitStack() as opened:
+            sessions = [opened.enter_context(open_unix_session(path, xsrf)) for _ in range(4)]
+            for ws in sessions:
+                hello(ws)
+                assert say(ws, "inc") == "count 1"
+            assert hexlit.stop(signal.SIGTERM) == 0, hexlit.output()
+            assert_drained(sessions)
+        assert_all_gone(seen, hexlit.process.pid, tmp_path)
+    assert "Traceback" not in hexlit.output()
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_sigterm_while_the_workers_start_exits_0(stack: str, tmp_path: Path) -> None:
+    """A worker still importing when SIGTERM comes dies of it (no handler yet): it
+    stopped as asked, holding no session, so the stop is clean."""
+    hexlit = Workers(stack, tmp_path)
+    try:
+        deadline = time.monotonic() + WAIT
+        while len(started := hexlit.workers()) < hexlit.count:
+            assert hexlit.process.poll() is None, hexlit.output()
+            assert time.monotonic() < deadline, hexlit.output()
+            time.sleep(0.01)
+        assert hexlit.stop(signal.SIGTERM) == 0, hexlit.output()
+        assert_all_gone(set(started), hexlit.process.pid, tmp_path)
+    finally:
+        hexlit.__exit__()
 
 
 def test_one_worker_is_the_single_process_of_before(tmp_path: Path) -> None:
