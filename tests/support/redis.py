@@ -9,6 +9,7 @@ it again on the same port (an outage; the data is gone afterwards). Every wait i
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from hexlit.adapters.redis.connection import connect
+from hexlit.adapters.snapshots.redis import RedisSnapshots
 from tests.support.net import free_port
 from tests.support.processes import stop_process
 
@@ -141,3 +143,16 @@ async def keys_under(url: str, namespace: str) -> list[str]:
         pattern = "".join("\\" + c if c in "*?[]\\" else c for c in namespace) + ":*"
         found = [key.decode() async for key in client.scan_iter(match=pattern, count=1000)]
     return sorted(found)
+
+
+def stored_snapshot_generation(url: str, session_id: str) -> int | None:
+    """The generation of the session's snapshot in Redis (None: none stored), read
+    through the real store adapter, so a test can wait for *this* session's snapshot
+    rather than for a counter any session's snapshot moves."""
+
+    async def load() -> int | None:
+        async with redis_client(url) as client:
+            sealed = await RedisSnapshots(client).load(session_id)
+        return None if sealed is None else sealed.generation
+
+    return asyncio.run(load())
