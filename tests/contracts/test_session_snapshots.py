@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -23,39 +22,10 @@ from hexlit.adapters.snapshots.memory import MemorySnapshots
 from hexlit.adapters.snapshots.redis import RedisSnapshots
 from hexlit.ports.errors import StoreUnavailable
 from hexlit.ports.snapshots import SealedSnapshot, SessionSnapshots
+from tests.contracts.event_loop import namespace, run, shared_redis_url
 from tests.support.redis import RedisServer, keys_under, redis_server
 
-T = TypeVar("T")
-_RUNNERS: list[asyncio.Runner] = []
-_SHARED_REDIS: list[RedisServer] = []
-
-
-def run(coroutine: Awaitable[T]) -> T:
-    async def bounded() -> T:
-        async with asyncio.timeout(30):
-            return await coroutine
-
-    return _RUNNERS[-1].run(bounded())
-
-
-@pytest.fixture(autouse=True)
-def one_loop() -> Iterator[None]:
-    with asyncio.Runner() as runner:
-        _RUNNERS.append(runner)
-        try:
-            yield
-        finally:
-            _RUNNERS.pop()
-
-
-@pytest.fixture(scope="module")
-def shared_redis() -> Iterator[RedisServer]:
-    with redis_server() as server:
-        _SHARED_REDIS.append(server)
-        try:
-            yield server
-        finally:
-            _SHARED_REDIS.pop()
+pytestmark = pytest.mark.usefixtures("one_loop")
 
 
 @dataclass
@@ -74,7 +44,7 @@ def _folder(tmp_path: Path) -> Replicas:
 
 
 def _redis(tmp_path: Path) -> Replicas:
-    url, ns = _SHARED_REDIS[-1].url, f"test-{tmp_path.name}"
+    url, ns = shared_redis_url(), namespace(tmp_path)
     return Replicas(RedisSnapshots(connect(url), ns), RedisSnapshots(connect(url), ns))
 
 
@@ -183,7 +153,7 @@ def test_folder_snapshots_survive_a_new_store_on_the_same_folder(tmp_path: Path)
 def test_redis_keys_live_under_the_namespace_with_an_expiry(
     shared_redis: RedisServer, tmp_path: Path
 ) -> None:
-    ns = f"test-{tmp_path.name}"
+    ns = namespace(tmp_path)
 
     async def scenario() -> tuple[list[str], int]:
         store = RedisSnapshots(connect(shared_redis.url), ns, ttl=60)

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -24,65 +24,23 @@ from hexlit.adapters.storage.redis import CHUNK, RedisMediaStore, RedisUploadSto
 from hexlit.ports.errors import NotFound, StoreUnavailable
 from hexlit.ports.media import MediaInfo, MediaKind, MediaStore
 from hexlit.ports.uploads import UploadedFile, UploadStore
+from tests.contracts.event_loop import namespace, run, shared_redis_url
 from tests.support.redis import RedisServer, keys_under, redis_client, redis_server
 
-T = TypeVar("T")
-
-_RUNNERS: list[asyncio.Runner] = []
-"""The running test's event loop (see `one_loop`)."""
-_SHARED_REDIS: list[RedisServer] = []
-"""The module's `redis-server`, while it runs (see `shared_redis`)."""
-
-
-def namespace(tmp_path: Path) -> str:
-    """A key namespace of one test: tmp_path names are unique within a pytest run."""
-    return f"test-{tmp_path.name}"
-
-
-def shared_url() -> str:
-    return _SHARED_REDIS[-1].url
+pytestmark = pytest.mark.usefixtures("one_loop")
 
 
 MEDIA_STORES: dict[str, Callable[[Path], MediaStore]] = {
     "memory": lambda _: MemoryMediaStore(),
     "filesystem": FolderMediaStore,
-    "redis": lambda tmp_path: RedisMediaStore(connect(shared_url()), namespace(tmp_path)),
+    "redis": lambda tmp_path: RedisMediaStore(connect(shared_redis_url()), namespace(tmp_path)),
 }
 UPLOAD_STORES: dict[str, Callable[[Path], UploadStore]] = {
     "memory": lambda _: MemoryUploadStore(),
     "filesystem": FolderUploadStore,
-    "redis": lambda tmp_path: RedisUploadStore(connect(shared_url()), namespace(tmp_path)),
+    "redis": lambda tmp_path: RedisUploadStore(connect(shared_redis_url()), namespace(tmp_path)),
 }
 DATA = os.urandom(700_000)
-
-
-def run(coroutine: Awaitable[T]) -> T:
-    async def bounded() -> T:
-        async with asyncio.timeout(30):
-            return await coroutine
-
-    return _RUNNERS[-1].run(bounded())
-
-
-@pytest.fixture(autouse=True)
-def one_loop() -> Iterator[None]:
-    """One event loop per test for every `run`: a Redis client must live in one loop."""
-    with asyncio.Runner() as runner:
-        _RUNNERS.append(runner)
-        try:
-            yield
-        finally:
-            _RUNNERS.pop()
-
-
-@pytest.fixture(scope="module")
-def shared_redis() -> Iterator[RedisServer]:
-    with redis_server() as server:
-        _SHARED_REDIS.append(server)
-        try:
-            yield server
-        finally:
-            _SHARED_REDIS.pop()
 
 
 @pytest.fixture(params=sorted(MEDIA_STORES))
@@ -188,7 +146,7 @@ def test_an_aborted_upload_leaves_nothing(upload_store: UploadStore, tmp_path: P
     assert run(scenario()) is None
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
     if isinstance(upload_store, RedisUploadStore):
-        assert run(keys_under(shared_url(), namespace(tmp_path))) == []
+        assert run(keys_under(shared_redis_url(), namespace(tmp_path))) == []
 
 
 def test_files_are_per_session_and_go_with_it(upload_store: UploadStore) -> None:
