@@ -6,9 +6,12 @@ secret) behind a real nginx (tests.support.nginx) doing plain round-robin for ev
 request, the WebSocket included (`sticky_websocket=False`: no hash, no affinity at all).
 The browser only ever talks to nginx.
 
-The app prints `Served by process PID`, so the page itself says which replica ran its
-last script run: a restore on another replica reruns the script there (ADR 0011), and
-the page then names the other process. Every case asserts the exact counter and text:
+The app prints `Served by process PID` and `Session ID`, so the page itself says which
+replica ran its last script run (a restore on another replica reruns the script there,
+ADR 0011, and the page then names the other process) and which session it is. A wait
+for a run to be durable watches that session's own snapshot generation in Redis, never
+a replica's counter, which other sessions move too. Every case asserts the exact
+counter and text:
 
 1. a dropped socket whose reconnect lands on the other replica (the replicas' metrics
    say where it landed; round-robin alternates, a reconnect that went back to the holder
@@ -27,6 +30,7 @@ import re
 import signal
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Final
@@ -50,7 +54,7 @@ from tests.e2e.pages import (
 from tests.e2e.test_snapshots import counter
 from tests.support.net import free_port
 from tests.support.nginx import NginxProxy, nginx_proxy
-from tests.support.redis import redis_server
+from tests.support.redis import RedisServer, redis_server, stored_snapshot_generation
 
 WAIT: Final = 30.0  # s, for any condition polled here (a busy machine)
 # Round-robin over two replicas sends every other reconnect to the other one; while nginx
@@ -61,9 +65,11 @@ APP: Final = """\
 import os
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 st.title("Replicas")
 st.write(f"Served by process {os.getpid()}")
+st.write(f"Session {get_script_run_ctx().session_id}")
 if "count" not in st.session_state:
     st.session_state["count"] = 0
 
@@ -97,6 +103,7 @@ def config(redis_url: str) -> str:
 
 @dataclass
 class Cluster:
+    redis: RedisServer
     replicas: tuple[AppServer, AppServer]
     proxy: NginxProxy
 
@@ -140,7 +147,7 @@ def running_cluster(
         proxy = running.enter_context(
             nginx_proxy([first.port, second.port], sticky_websocket=False)
         )
-        yield Cluster((first, second), proxy)
+        yield Cluster(redis, (first, second), proxy)
 
 
 @pytest.fixture
@@ -166,42 +173,64 @@ def wait_until(condition: Callable[[], bool], what: str, cluster: Cluster) -> No
         time.sleep(0.05)
 
 
-def snapshots_saved(replica: AppServer) -> int:
-    return counter(replica, "snapshots_saved")
+def snapshot_generation(cluster: Cluster, session_id: str) -> int:
+    """The generation of the session's snapshot in Redis, 0 when none is stored.
+
+    Read in a thread of its own: Playwright keeps an event loop running in this one.
+    """
+    with ThreadPoolExecutor(1) as reader:
+        found = reader.submit(stored_snapshot_generation, cluster.redis.url, session_id)
+        generation = found.result(WAIT)
+    return generation or 0
+
+
+def session_of(page: Page) -> str:
+    """The id of the session that drew the page (the app prints it)."""
+    line = page.get_by_text(re.compile(r"^Session [0-9a-f-]{36}$"))
+    expect(line).to_be_visible(timeout=TIMEOUT)
+    return line.inner_text().removeprefix("Session ")
 
 
 @contextmanager
-def snapshotted(cluster: Cluster, replica: AppServer) -> Iterator[None]:
-    """Wait after the block until `replica` has written a snapshot since it began.
+def snapshotted(cluster: Cluster, page: Page) -> Iterator[None]:
+    """Wait after the block until the page's session has a newer snapshot in Redis.
 
-    Each block is one user action whose run completes inside it, and the previous
-    action's snapshot is already written, so the next write counted covers this run.
+    Each block is one user action whose run completes inside it, and the snapshots of
+    the session's earlier runs are already stored, so the next one covers this run. Only
+    this session's own snapshot counts: a replica's saved-snapshots counter also moves
+    for other sessions it holds (an earlier test's), and a wait on it raced the save.
     """
-    before = snapshots_saved(replica)
+    session_id = session_of(page)
+    before = snapshot_generation(cluster, session_id)
     yield
-    wait_until(lambda: snapshots_saved(replica) > before, "a snapshot of the last run", cluster)
+    wait_until(
+        lambda: snapshot_generation(cluster, session_id) > before,
+        f"a snapshot of session {session_id} newer than generation {before}",
+        cluster,
+    )
 
 
 def open_page(page: Page, cluster: Cluster) -> AppServer:
     """Open the app through nginx; returns the replica holding its socket, once the
-    first run's snapshot is written."""
-    before = {replica.port: snapshots_saved(replica) for replica in cluster.replicas}
+    first run's snapshot is stored."""
     page.goto(cluster.proxy.url)
     expect(page.get_by_role("heading", name="Replicas")).to_be_visible(timeout=TIMEOUT)
     expect_count(page, 0)
-    holder = cluster.serving(page)
+    session_id = session_of(page)
     wait_until(
-        lambda: snapshots_saved(holder) > before[holder.port], "the first run's snapshot", cluster
+        lambda: snapshot_generation(cluster, session_id) > 0,
+        f"the first snapshot of session {session_id}",
+        cluster,
     )
-    return holder
+    return cluster.serving(page)
 
 
-def use_the_page(page: Page, cluster: Cluster, holder: AppServer, name: str, clicks: int) -> None:
+def use_the_page(page: Page, cluster: Cluster, name: str, clicks: int) -> None:
     """Type `name` and click Increment `clicks` times, each run's snapshot written."""
-    with snapshotted(cluster, holder):
+    with snapshotted(cluster, page):
         enter_name(page, name)
     for count in range(1, clicks + 1):
-        with snapshotted(cluster, holder):
+        with snapshotted(cluster, page):
             increment(page)
             expect_count(page, count)
 
@@ -265,12 +294,14 @@ def test_a_reconnect_to_the_other_replica_keeps_the_counter_and_the_text(
     page: Page, cluster: Cluster
 ) -> None:
     holder = open_page(page, cluster)
-    use_the_page(page, cluster, holder, "Ada", clicks=2)
+    session_id = session_of(page)
+    use_the_page(page, cluster, "Ada", clicks=2)
 
     survivor = reconnect_to_the_other_replica(page, cluster, holder)
 
     expect_served_by(page, survivor)
     expect_state(page, 2, "Ada")
+    assert session_of(page) == session_id
     increment(page)
     expect_count(page, 3)
     expect_served_by(page, survivor)
@@ -279,6 +310,7 @@ def test_a_reconnect_to_the_other_replica_keeps_the_counter_and_the_text(
 
 def test_sigterm_of_the_holder_moves_the_page_to_the_survivor(page: Page, cluster: Cluster) -> None:
     holder = open_page(page, cluster)
+    session_id = session_of(page)
     survivor = cluster.other(holder)
     # No wait for the last click's snapshot: the drain must write it.
     enter_name(page, "Grace")
@@ -296,6 +328,7 @@ def test_sigterm_of_the_holder_moves_the_page_to_the_survivor(page: Page, cluste
     assert page.evaluate("() => window.__closeCodes") == [1012]
     expect_served_by(page, survivor)
     expect_state(page, 2, "Grace")
+    assert session_of(page) == session_id
     holder.launch()  # its replacement starts, as in a rolling deploy
     increment(page)
     expect_count(page, 3)
@@ -307,8 +340,9 @@ def test_sigterm_of_the_holder_moves_the_page_to_the_survivor(page: Page, cluste
 
 def test_kill_9_of_the_holder_keeps_the_last_snapshotted_run(page: Page, cluster: Cluster) -> None:
     holder = open_page(page, cluster)
+    session_id = session_of(page)
     survivor = cluster.other(holder)
-    use_the_page(page, cluster, holder, "Linus", clicks=3)
+    use_the_page(page, cluster, "Linus", clicks=3)
     restored = counter(survivor, "snapshots_restored")
     sockets = stream_socket_count(page)
 
@@ -319,6 +353,7 @@ def test_kill_9_of_the_holder_keeps_the_last_snapshotted_run(page: Page, cluster
     wait_for_new_open_socket(page, after=sockets)
     expect_served_by(page, survivor)
     expect_state(page, 3, "Linus")
+    assert session_of(page) == session_id
     holder.launch()  # a supervisor starts it again
     increment(page)
     expect_count(page, 4)
@@ -330,15 +365,16 @@ def test_a_second_user_never_sees_the_first_users_state(
     page: Page, browser: Browser, cluster: Cluster
 ) -> None:
     first_holder = open_page(page, cluster)
-    use_the_page(page, cluster, first_holder, "Ada", clicks=2)
+    use_the_page(page, cluster, "Ada", clicks=2)
 
     second_context = new_isolated_context(browser)
     try:
         second = second_context.new_page()
         second_holder = open_page(second, cluster)
+        assert session_of(second) != session_of(page)
         expect(second.get_by_label("Your name", exact=True)).to_have_value("")
         expect(second.get_by_text("Hello, Ada!", exact=True)).to_have_count(0)
-        use_the_page(second, cluster, second_holder, "Bob", clicks=1)
+        use_the_page(second, cluster, "Bob", clicks=1)
 
         # Both move to the other replica: each gets back its own state, nobody else's.
         reconnect_to_the_other_replica(second, cluster, second_holder)
