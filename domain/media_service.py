@@ -8,7 +8,6 @@ through `Media`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 from collections.abc import AsyncGenerator
@@ -30,7 +29,6 @@ class MediaService:
 
     def __init__(self, store: MediaStore) -> None:
         self._store = store
-        self.bytes_served = 0
 
     def media_id(
         self, data: bytes, content_type: str, kind: MediaKind, filename: str | None
@@ -70,16 +68,9 @@ class MediaService:
         if info.kind is MediaKind.DOWNLOADABLE:
             fallback = "streamlit_download" + (f".{extension}" if extension else "")
             disposition = attachment(info.filename, fallback)
-        body = _nothing() if head or length == 0 else self._counted(media_id, start, end)
+        body = _nothing() if head or length == 0 else self._store.read(media_id, start, end)
         content_range = wanted.content_range(info.size) if wanted else None
         return MediaAnswer(info, length, content_range, disposition, CACHE_CONTROL, body)
-
-    async def _counted(self, media_id: str, start: int, end: int) -> AsyncGenerator[Chunk, None]:
-        # Closing this body (a client that left) closes the store's read at once.
-        async with contextlib.aclosing(self._store.read(media_id, start, end)) as chunks:
-            async for chunk in chunks:
-                self.bytes_served += len(chunk)
-                yield chunk
 
 
 async def _nothing() -> AsyncGenerator[Chunk, None]:

@@ -47,6 +47,7 @@ OTHER_METHOD: Final = "_OTHER"
 
 LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 RUN_BUCKETS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+UPLOAD_OUTCOMES: Final = ("completed", "aborted")
 
 
 def below_base(path: str, base_path: str) -> str:
@@ -116,6 +117,8 @@ class Traffic:
     runs: Histogram = field(default_factory=lambda: Histogram((), RUN_BUCKETS))
     closes: dict[tuple[str, str], int] = field(default_factory=dict)
     upload_bytes: int = 0
+    uploads: dict[str, int] = field(default_factory=lambda: dict.fromkeys(UPLOAD_OUTCOMES, 0))
+    """Uploads that ended, by outcome: stored (`completed`) or not (`aborted`)."""
     media_bytes: int = 0
     store_errors: dict[str, int] = field(default_factory=dict)
     watches: set[SessionWatch] = field(default_factory=set)
@@ -173,6 +176,15 @@ class Traffic:
                 "Bytes of uploaded files written to the upload store",
                 (f"hexlit_upload_bytes_total {self.upload_bytes}",),
                 unit="bytes",
+            ),
+            MetricFamily(
+                "hexlit_uploads",
+                "counter",
+                "Uploads that ended: completed (stored) or aborted (refused, cut off or failed)",
+                tuple(
+                    f'hexlit_uploads_total{{outcome="{outcome}"}} {count}'
+                    for outcome, count in sorted(self.uploads.items())
+                ),
             ),
             MetricFamily(
                 "hexlit_media_bytes",
@@ -580,10 +592,13 @@ class _ObservedWriter:
         finally:
             self._span.set_attribute("hexlit.bytes", self._written)
             self._span.end()
+        self._store._traffic.uploads["completed"] += 1
 
     async def abort(self) -> None:
+        """Counted even if the store fails to drop the partial file: the upload ended."""
         try:
             await self._writer.abort()
         finally:
+            self._store._traffic.uploads["aborted"] += 1
             self._span.fail("upload aborted")
             self._span.end()

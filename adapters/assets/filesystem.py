@@ -6,6 +6,7 @@ File system calls run off the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mimetypes
 import os
 from collections import OrderedDict
@@ -89,14 +90,19 @@ class FolderAssets:
         self._remember(asset.path, data)
         return data
 
-    def chunks(
+    async def chunks(
         self, asset: Asset, start: int = 0, end: int | None = None
     ) -> AsyncGenerator[bytes, None]:
         last = asset.size - 1 if end is None else end
         cached = self._cache.get(asset.path)
         if cached is not None:
-            return _one_piece(cached[start : last + 1])
-        return file_chunks(self._root / asset.path, start, last, "Not Found")
+            yield cached[start : last + 1]
+            return
+        # Closing this generator (a client that left) closes the file at once.
+        path = self._root / asset.path
+        async with contextlib.aclosing(file_chunks(path, start, last, "Not Found")) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     def _remember(self, path: str, data: bytes) -> None:
         if len(data) > self._cache_limit:
@@ -123,10 +129,6 @@ class FolderAssets:
             return None
         relative = real.relative_to(self._root).as_posix()
         return Asset(relative, info.st_size, guess_content_type(relative))
-
-
-async def _one_piece(data: bytes) -> AsyncGenerator[bytes, None]:
-    yield data
 
 
 class FolderTree:

@@ -95,9 +95,13 @@ class FolderMediaStore:
             meta["filename"],
         )  # fmt: skip
 
-    def read(self, media_id: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
+    async def read(self, media_id: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
+        # An async generator itself, not one returned: the observed store (metrics, spans)
+        # wraps what it recognises as a streamed read. Closing it closes the file at once.
         path = (self._folder / _safe_name(media_id)).with_suffix(".bin")
-        return file_chunks(path, start, end, "File not found")
+        async with contextlib.aclosing(file_chunks(path, start, end, "File not found")) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     async def delete(self, media_id: str) -> None:
         base = self._folder / _safe_name(media_id)

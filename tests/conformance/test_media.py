@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.support.files import LiveSession, live_session
+from tests.support.metrics import counter
 from tests.support.server import ServerUnderTest
 
 TIMEOUT = 10.0
@@ -149,20 +150,19 @@ def test_media_is_never_gzipped(server: ServerUnderTest) -> None:
 def test_a_client_that_leaves_stops_the_read(server: ServerUnderTest) -> None:
     """A download abandoned after its first bytes does not read the rest of the file."""
     size = 64 * 1024 * 1024
-    media = server.container.media()
     with live_session(server) as session:
         path = add_media(session, size=size)
-        served_before = media.bytes_served
+        served_before = counter(server, "hexlit_media_bytes_total")
         with httpx.stream("GET", server.url(path), timeout=TIMEOUT) as response:
             assert response.status_code == 200
             next(response.iter_raw(64 * 1024))
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:  # let the server notice, then read the counter
-            settled = media.bytes_served
+            settled = counter(server, "hexlit_media_bytes_total")
             time.sleep(0.2)
-            if media.bytes_served == settled:
+            if counter(server, "hexlit_media_bytes_total") == settled:
                 break
-    assert media.bytes_served - served_before < size // 2
+    assert counter(server, "hexlit_media_bytes_total") - served_before < size // 2
 
 
 def test_a_half_read_file_is_closed_when_the_client_leaves(

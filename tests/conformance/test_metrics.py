@@ -13,7 +13,8 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support.files import live_session, multipart
+from tests.support.files import BOUNDARY, live_session, multipart, raw_request
+from tests.support.metrics import counter, wait_for_counter
 from tests.support.server import ServerUnderTest
 
 TIMEOUT = 10.0
@@ -157,6 +158,33 @@ def test_media_and_upload_bytes_are_counted(server: ServerUnderTest) -> None:
     upload_bytes = ("hexlit_upload_bytes_total", ())
     assert after[media_bytes] == before[media_bytes] + 100
     assert after[upload_bytes] == before[upload_bytes] + 700
+
+
+@pytest.mark.parametrize("store", ["memory", "filesystem"])
+def test_every_store_counts_media_bytes_and_upload_outcomes(
+    make_server: Callable[..., ServerUnderTest], store: str, tmp_path: Path
+) -> None:
+    """What the media and upload services see is exported here, whatever the store."""
+    server = make_server({"hexlit.store": store, "hexlit.storeDir": str(tmp_path)})
+    completed = {"outcome": "completed"}
+    aborted = {"outcome": "aborted"}
+    with live_session(server) as session:
+        (reply,) = session.command("media media 1000 video/mp4")
+        response = httpx.get(server.url(reply.split()[1]), headers={"Range": "bytes=0-99"})
+        assert response.status_code == 206
+        body = multipart(("a.bin", b"x" * 700, "application/x"))
+        assert session.put(session.upload_url(), body).status_code == 204
+        cut = session.upload_url().split(str(server.port), 1)[1]
+        head = (
+            f"PUT {cut} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            f"X-Xsrftoken: {session.xsrf}\r\nCookie: _streamlit_xsrf={session.xsrf}\r\n\r\n"
+        )
+        raw_request(server, head, body[: len(body) // 2], close_early=True)
+        assert wait_for_counter(server, "hexlit_uploads_total", lambda n: n >= 1, **aborted) == 1
+    assert counter(server, "hexlit_media_bytes_total") == 100
+    assert counter(server, "hexlit_upload_bytes_total") >= 700
+    assert counter(server, "hexlit_uploads_total", **completed) == 1
 
 
 PROTOBUF = "application/x-protobuf"

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.support.files import BOUNDARY, live_session, multipart, raw_request, sha256
+from tests.support.metrics import counter, wait_for_counter
 from tests.support.server import ServerUnderTest
 
 TIMEOUT = 10.0
@@ -184,13 +185,13 @@ def test_a_client_that_hangs_up_mid_upload_leaves_nothing(
             f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
             f"X-Xsrftoken: {session.xsrf}\r\nCookie: _streamlit_xsrf={session.xsrf}\r\n\r\n"
         )
-        uploads = server.container.uploads()
-        aborted_before = uploads.uploads_aborted
+        aborted = {"outcome": "aborted"}
+        aborted_before = counter(server, "hexlit_uploads_total", **aborted)
         raw_request(server, head, body[: len(body) // 2], close_early=True)
-        deadline = time.monotonic() + TIMEOUT
-        while uploads.uploads_aborted == aborted_before and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert uploads.uploads_aborted == aborted_before + 1
+        counted = wait_for_counter(
+            server, "hexlit_uploads_total", lambda n: n > aborted_before, **aborted
+        )
+        assert counted == aborted_before + 1
         assert session.files(url.rsplit("/", 1)[1]) == []
     assert list(tmp_path.rglob("*.part")) == []
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

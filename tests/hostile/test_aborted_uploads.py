@@ -24,6 +24,7 @@ from websockets.sync.client import connect
 
 from tests.hostile.wire import exchange, get, still_serves
 from tests.support.files import BOUNDARY, LiveSession, live_session, multipart
+from tests.support.metrics import counter, wait_for_counter
 from tests.support.net import free_port
 from tests.support.processes import stop_process
 from tests.support.redis import RedisServer, redis_server
@@ -66,8 +67,8 @@ def abort(port: int, data: bytes, reset: bool) -> None:
 def abort_every_way(server: ServerUnderTest) -> None:
     """Every cut, with a FIN and with a RST, plus twenty at once; waits (bounded) until
     the server has counted every abort."""
-    uploads = server.container.uploads()
-    before = uploads.uploads_aborted
+    aborted = {"outcome": "aborted"}
+    before = counter(server, "hexlit_uploads_total", **aborted)
     expected = 0
     with live_session(server) as session:
         for cut in CUTS.values():
@@ -82,10 +83,10 @@ def abort_every_way(server: ServerUnderTest) -> None:
         for sock in sockets:
             sock.close()
         expected += len(urls)
-        deadline = time.monotonic() + TIMEOUT
-        while uploads.uploads_aborted < before + expected and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert uploads.uploads_aborted == before + expected
+        done = wait_for_counter(
+            server, "hexlit_uploads_total", lambda n: n >= before + expected, **aborted
+        )
+        assert done == before + expected
         assert session.files(*(url.rsplit("/", 1)[1] for url in urls)) == []
 
 
