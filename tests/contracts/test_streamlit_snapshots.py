@@ -8,6 +8,7 @@ A pin fails when Streamlit renames, moves or changes the shape of what hexlit re
 from __future__ import annotations
 
 import asyncio
+import logging
 import pickle
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -161,6 +162,43 @@ def test_a_session_restored_in_a_new_runtime_comes_back_as_it_was(tmp_path: Path
     assert asyncio.run(running(tmp_path, after)) == "count=3 name=Ada pressed=False"
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_a_restore_logs_no_missing_script_run_context_warning(tmp_path: Path) -> None:
+    """Putting values back happens on the event loop, outside any script run. Streamlit's
+    `SessionState[key] = value` looks up the run's context there and logs a WARNING
+    ("missing ScriptRunContext! ... bare mode") for every key: seen once per restored
+    key in the replicas' logs (tests/e2e/test_replicas_e2e.py), a false alarm."""
+    captured = CapturedState(
+        pickle.dumps({"count": pickle.dumps(5), "notes": pickle.dumps({"list": [4]})}),
+        b"",
+        "",
+        "",
+    )
+
+    async def after(runtime: StreamlitRuntime) -> str:
+        outbox = Outbox()
+        await runtime.restore(start(), captured, outbox)
+        return await outbox.markdown_starting("count=")
+
+    # Streamlit's loggers do not propagate to the root logger: listen on the one that warns.
+    records = _Records()
+    context_logger = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    context_logger.addHandler(records)
+    try:
+        assert asyncio.run(running(tmp_path, after)) == "count=6 name= pressed=False"
+    finally:
+        context_logger.removeHandler(records)
+    assert [m for m in records.messages if "ScriptRunContext" in m] == []
+
+
 def test_capture_of_a_session_the_runtime_does_not_hold_is_none(tmp_path: Path) -> None:
     async def scenario(runtime: StreamlitRuntime) -> CapturedState | None:
         return await runtime.capture("nobody")
@@ -194,7 +232,8 @@ def test_pin_app_session_state_and_last_client_state() -> None:
 def test_pin_session_state_reads_and_writes() -> None:
     state = SessionState()
     state["user_key"] = 1
-    assert state.filtered_state == {"user_key": 1}
+    state.reset_state_value("restored_key", 2)  # what a restore uses: no context look-up
+    assert state.filtered_state == {"user_key": 1, "restored_key": 2}
     assert isinstance(state._key_id_mapper, KeyIdMapper)
     assert "user_key" not in state._key_id_mapper
     assert state.get_widget_states() == []

@@ -10,7 +10,9 @@ and pinned by tests/contracts/test_streamlit_snapshots.py:
 - `SessionState.filtered_state`: the user-visible keys and values.
 - `SessionState._key_id_mapper` (`key in mapper`): which user keys belong to widgets.
 - `SessionState.get_widget_states()`: the widget values, as `WidgetState` protos.
-- `SessionState[key] = value` outside a run: sets a value the next run starts with.
+- `SessionState.reset_state_value(key, value)`: sets a value the next run starts with,
+  without `SessionState[key] = value`'s look-up of the run's context, which outside a
+  run (a restore, on the event loop) logs a "missing ScriptRunContext" WARNING per key.
 - `AppSession.request_rerun(ClientState)`: a server-side rerun with given widget states.
 - The `new_session` `ForwardMsg`'s `page_script_hash`: the page the browser shows.
 - The `script_finished` `ForwardMsg` (`FINISHED_SUCCESSFULLY`,
@@ -110,7 +112,7 @@ def restore_state(session: AppSession, state: CapturedState) -> None:
     values: dict[str, bytes] = pickle.loads(state.user_state)
     session_state = session.session_state
     for key, blob in values.items():
-        session_state[key] = pickle.loads(blob)
+        session_state.reset_state_value(key, pickle.loads(blob))
     client_state = ClientState()
     client_state.query_string = state.query_string
     client_state.page_script_hash = state.page
