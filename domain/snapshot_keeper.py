@@ -103,8 +103,9 @@ class SnapshotKeeper:
 
     def run_completed(self, session_id: str) -> None:
         """The runtime finished a run of the session: its snapshot is due soon."""
-        if session_id in self._held:
-            self._schedule.completed(session_id, self._clock.monotonic())
+        if session_id in self._held and self._schedule.completed(
+            session_id, self._clock.monotonic()
+        ):
             self._wake.set()
 
     async def ended(self, session_id: str) -> None:

@@ -8,6 +8,20 @@ file over the old one only if it is newer (rename is atomic: a reader sees the o
 snapshot or the new one, never half of one). Lock stripes are a fixed set of files
 (`<root>/locks/<n>.lock`, chosen by a hash of the id), so lock files never pile up and
 are never deleted while someone waits on them. Blocking calls run in threads.
+
+A save is on the hot path of every rerun (a snapshot follows each completed run), so it
+makes few system calls (bench/snapshots.py, docs/performance.md):
+
+- **No fsync.** A written file is in the kernel's page cache at once, so it survives
+  the death of this process (kill -9, a crash, the OOM killer): that is what a snapshot
+  is for. It is not forced to the disk, so a crash of the whole host can lose the last
+  seconds of snapshots, as the Redis store can with Redis's default persistence. An
+  fsync per save cost most of the store's CPU and disk bandwidth (ADR 0023).
+- **Lock stripes stay open.** Each stripe's lock file is opened once per store and
+  kept; `flock` excludes other processes (other open files), and a thread lock per
+  stripe excludes the other threads of this process, which share the open file.
+- **The temporary file is named by process and thread**, which never write two
+  snapshots at once, instead of by random bytes from the kernel.
 """
 
 from __future__ import annotations
@@ -17,7 +31,8 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import secrets
+import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -34,6 +49,10 @@ class FolderSnapshots:
     def __init__(self, root: Path) -> None:
         self._root = root
         (root / "locks").mkdir(parents=True, exist_ok=True)
+        self._stripe_locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+        self._lock_files: dict[int, int] = {}
+        self._opening = threading.Lock()
+        weakref.finalize(self, _close_all, self._lock_files)
 
     async def save(self, sealed: SealedSnapshot) -> bool:
         return await asyncio.to_thread(self._save, sealed)
@@ -44,40 +63,54 @@ class FolderSnapshots:
     async def delete(self, session_id: str, generation: int) -> None:
         await asyncio.to_thread(self._delete, session_id, generation)
 
-    def _path(self, session_id: str) -> Path:
-        return self._root / (session_id.encode("utf-8", "surrogatepass").hex() + ".snap")
+    def _path(self, session_id: str) -> str:
+        name = session_id.encode("utf-8", "surrogatepass").hex() + ".snap"
+        return os.path.join(self._root, name)
+
+    def _lock_file(self, stripe: int) -> int:
+        fd = self._lock_files.get(stripe)
+        if fd is None:
+            with self._opening:
+                fd = self._lock_files.get(stripe)
+                if fd is None:
+                    path = self._root / "locks" / f"{stripe}.lock"
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                    self._lock_files[stripe] = fd
+        return fd
 
     @contextlib.contextmanager
     def _locked(self, session_id: str) -> Iterator[None]:
         digest = hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).digest()
         stripe = int.from_bytes(digest[:4], "big") % LOCK_STRIPES
-        fd = os.open(self._root / "locks" / f"{stripe}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
+        with self._stripe_locks[stripe]:
+            fd = self._lock_file(stripe)
             fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _save(self, sealed: SealedSnapshot) -> bool:
         path = self._path(sealed.session_id)
-        partial = path.with_name(f"{path.name}.{secrets.token_hex(6)}.part")
-        with partial.open("wb") as out:
-            out.write(sealed.generation.to_bytes(_HEADER, "big") + sealed.data)
-            out.flush()
-            os.fsync(out.fileno())
+        partial = f"{path}.{os.getpid()}-{threading.get_ident()}.part"
+        _write_file(partial, sealed.generation.to_bytes(_HEADER, "big") + sealed.data)
+        replaced = False
         try:
             with self._locked(sealed.session_id):
                 stored = _generation_of(path)
                 if stored is not None and stored >= sealed.generation:
                     return False
-                partial.replace(path)
+                os.replace(partial, path)
+                replaced = True
                 return True
         finally:
-            partial.unlink(missing_ok=True)
+            if not replaced:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(partial)
 
     def _load(self, session_id: str) -> SealedSnapshot | None:
         try:
-            content = self._path(session_id).read_bytes()
+            content = Path(self._path(session_id)).read_bytes()
         except FileNotFoundError:
             return None
         if len(content) < _HEADER:
@@ -90,13 +123,34 @@ class FolderSnapshots:
         with self._locked(session_id):
             stored = _generation_of(path)
             if stored is not None and stored <= generation:
-                path.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
 
 
-def _generation_of(path: Path) -> int | None:
+def _write_file(path: str, content: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
     try:
-        with path.open("rb") as stored:
-            header = stored.read(_HEADER)
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _generation_of(path: str) -> int | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
+    try:
+        header = os.pread(fd, _HEADER, 0)
+    finally:
+        os.close(fd)
     return int.from_bytes(header, "big") if len(header) == _HEADER else None
+
+
+def _close_all(lock_files: dict[int, int]) -> None:
+    for fd in lock_files.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    lock_files.clear()

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from hexlit.domain.snapshot_keeper import SnapshotKeeper
-from hexlit.domain.snapshot_rules import SnapshotLimits, SnapshotSeal
+from hexlit.domain.snapshot_rules import DEFAULT_DELAY, SnapshotLimits, SnapshotSeal
 from hexlit.ports.errors import StoreUnavailable
 from hexlit.ports.runtime import CapturedState, ClientInfo, Outbox, SessionStart, UserInfo
 from hexlit.ports.snapshots import SealedSnapshot
@@ -263,8 +263,8 @@ def test_completed_runs_are_written_by_the_writer_within_the_delay() -> None:
         writer = asyncio.create_task(replica.keeper.write_forever())
         for _ in range(50):
             replica.state.rerun("s-1")
-        replica.clock.advance(0.2)
-        replica.keeper.run_completed("s-1")  # wakes the writer at the new time
+        replica.clock.advance(DEFAULT_DELAY)
+        replica.keeper.run_completed("s-1")  # covered by the write already due
         async with asyncio.timeout(5):
             await store.saved.wait()
         writer.cancel()
@@ -369,7 +369,7 @@ def test_the_writer_stops_when_cancelled_just_as_a_run_completes() -> None:
         stopped = 0
         for _ in range(50):
             writer = asyncio.create_task(replica.keeper.write_forever())
-            replica.keeper.run_completed("s-1")  # a write falls due in 200 ms
+            replica.keeper.run_completed("s-1")  # a write falls due in DEFAULT_DELAY
             await asyncio.sleep(0.01)  # the writer now waits for it, or for news
             replica.keeper.run_completed("s-1")
             replica.keeper._wake.set()  # news arrives in the same turn as the cancel

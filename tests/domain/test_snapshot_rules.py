@@ -173,3 +173,38 @@ def test_everything_makes_all_pending_writes_due_at_once() -> None:
     schedule.completed("b", 0.1)
     assert sorted(schedule.everything()) == ["a", "b"]
     assert schedule.due(100.0) == []
+
+
+schedule_steps = st.lists(
+    st.tuples(
+        st.sampled_from(["completed", "due", "written", "forget"]),
+        st.sampled_from(["a", "b", "c"]),
+        st.floats(0, 0.3, allow_nan=False),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300)
+@given(schedule_steps)
+def test_completed_asks_for_the_writer_exactly_when_the_next_due_time_moves_earlier(
+    steps: list[tuple[str, str, float]],
+) -> None:
+    """The writer sleeps until `next_due` (or until news, when nothing is pending), so a
+    completed run must wake it exactly when it makes `next_due` earlier; every other
+    run it lets sleep (runs of a busy session do not wake the writer once each)."""
+    schedule = SnapshotSchedule(DELAY)
+    now = 0.0
+    for action, session_id, step in steps:
+        now += step
+        if action == "completed":
+            before = schedule.next_due()
+            wake = schedule.completed(session_id, now)
+            after = schedule.next_due()
+            assert wake == (after is not None and (before is None or after < before))
+        elif action == "due":
+            schedule.due(now)
+        elif action == "written":
+            schedule.written(session_id, now)
+        else:
+            schedule.forget(session_id)
