@@ -27,6 +27,7 @@ from hexlit.ports.identity import AuthorizationRequest, Identity, IdentityProvid
 from hexlit.ports.media import MediaLibrary, MediaStore
 from hexlit.ports.metrics import MetricsEncoder
 from hexlit.ports.runtime import AppRuntime
+from hexlit.ports.multipart import MultipartParser
 from hexlit.ports.sessions import SessionDirectory
 from hexlit.ports.snapshots import SessionSnapshots
 from hexlit.ports.uploads import UploadedFiles, UploadStore
@@ -157,6 +158,7 @@ def build_upload_service(
     files: UploadedFilesService,
     policy: OriginPolicy,
     limits: UploadLimits,
+    multipart: MultipartParser,
 ) -> UploadService:
     """The upload routes' service; a session's files go when the session ends.
 
@@ -164,7 +166,7 @@ def build_upload_service(
     directory (Redis) when several replicas serve one app.
     """
     sessions.when_ended(files.remove_session)
-    return UploadService(store, directory, policy, limits, files)
+    return UploadService(store, directory, policy, limits, files, multipart=multipart)
 
 
 def build_redis_client(url: str) -> Any:

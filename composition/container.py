@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dependency_injector import containers, providers
 
 from hexlit.adapters.assets.filesystem import FolderAssets, FolderTree
+from hexlit.adapters.formats.multipart import PythonMultipart
 from hexlit.adapters.formats.signed_cookies import ItsdangerousCookieSigner
 from hexlit.adapters.formats.tokens import JoserfcTokenCodec
 from hexlit.adapters.system.clock import SystemClock
@@ -161,6 +162,7 @@ class Container(containers.DeclarativeContainer):
     session_directory = providers.Selector(
         config.hexlit.store, memory=sessions, filesystem=sessions, redis=shared_directory
     )
+    multipart_parser = providers.Singleton(PythonMultipart)
     uploads = providers.Singleton(
         build_upload_service,
         store=upload_store,
@@ -169,6 +171,7 @@ class Container(containers.DeclarativeContainer):
         files=uploaded_files,
         policy=origin_policy,
         limits=upload_limits,
+        multipart=multipart_parser,
     )
     status = providers.Singleton(
         StatusService,

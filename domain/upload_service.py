@@ -12,7 +12,8 @@ The rules, after Streamlit 1.67 (spec §1.3.7), in the order they are checked:
    the same id. Parts without a filename are form fields: not stored, not counted.
 
 The body goes straight from the socket to the store through an incremental multipart
-parser; an upload that fails or is abandoned half-way leaves nothing behind.
+parser (the `MultipartParser` port: python-multipart, ADR 0021); an upload that fails or
+is abandoned half-way leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -23,12 +24,19 @@ from dataclasses import dataclass
 from typing import Final
 
 from hexlit.domain.cookie_header import cookie_values
-from hexlit.domain.multipart import MultipartParser, PartData, PartEnd, PartStart, boundary_of
 from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.subprotocol import is_session_id
 from hexlit.domain.xsrf import XSRF_COOKIE, tokens_match
 from hexlit.ports.errors import BadRequest, Forbidden, PayloadTooLarge
 from hexlit.ports.ids import IdSource
+from hexlit.ports.multipart import (
+    MultipartBody,
+    MultipartLimits,
+    MultipartParser,
+    PartData,
+    PartEnd,
+    PartStart,
+)
 from hexlit.ports.sessions import SessionDirectory
 from hexlit.ports.uploads import (
     UploadCors,
@@ -40,6 +48,9 @@ from hexlit.ports.uploads import (
 
 MIB: Final = 1024 * 1024
 FRAMING_MARGIN: Final = MIB
+MULTIPART_LIMITS: Final = MultipartLimits(max_header_bytes=16 * 1024, max_parts=64)
+"""Besides its data, an upload body holds at most 64 parts, each with at most 16 KiB of
+header names and values: a browser sends one part with two headers."""
 UPLOAD_ENDPOINT: Final = "/_stcore/upload_file"
 INACTIVE_SESSION: Final = (
     "This upload belongs to a session that is not active on this server. If the app runs "
@@ -107,8 +118,11 @@ class UploadService:
         policy: OriginPolicy,
         limits: UploadLimits,
         files: UploadedFilesService | None = None,
+        *,
+        multipart: MultipartParser,
     ) -> None:
         self._store = store
+        self._multipart = multipart
         self._sessions = sessions
         self._files = files
         self._policy = policy
@@ -130,7 +144,7 @@ class UploadService:
                 raise BadRequest("Invalid Content-Length header")
             if declared > self._limits.max_bytes + FRAMING_MARGIN:
                 raise PayloadTooLarge("File too large")
-        parser = MultipartParser(boundary_of(request.content_type))
+        parser = self._multipart.body(request.content_type, MULTIPART_LIMITS)
         writer = await self._store.writer(request.session_id, request.file_id)
         return _Upload(self, request, parser, writer)
 
@@ -170,7 +184,7 @@ class _Upload:
         self,
         service: UploadService,
         request: UploadRequest,
-        parser: MultipartParser,
+        parser: MultipartBody,
         writer: UploadWriter,
     ) -> None:
         self._service = service

@@ -36,6 +36,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from hexlit.adapters.formats.multipart import PythonMultipart
 from hexlit.adapters.storage.memory import MemoryUploadStore
 from hexlit.domain.origin_policy import OriginPolicy
 from hexlit.domain.upload_service import (
@@ -141,6 +142,7 @@ class World:
             OriginPolicy(),
             UploadLimits(max_bytes=max_bytes),
             self.files,
+            multipart=PythonMultipart(),
         )
 
     def start_session(self) -> str:
