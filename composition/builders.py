@@ -26,8 +26,8 @@ from hexlit.ports.clock import Clock
 from hexlit.ports.identity import AuthorizationRequest, Identity, IdentityProvider, ProviderConfig
 from hexlit.ports.media import MediaLibrary, MediaStore
 from hexlit.ports.metrics import MetricsEncoder
-from hexlit.ports.runtime import AppRuntime
 from hexlit.ports.multipart import MultipartParser
+from hexlit.ports.runtime import AppRuntime
 from hexlit.ports.sessions import SessionDirectory
 from hexlit.ports.snapshots import SessionSnapshots
 from hexlit.ports.uploads import UploadedFiles, UploadStore
