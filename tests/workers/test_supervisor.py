@@ -113,10 +113,10 @@ def assert_all_gone(pids: set[int], supervisor: int, folder: Path) -> None:
     assert leftovers(str(folder), group=supervisor) == []
 
 
-def assert_drained(sessions: list[ClientConnection]) -> None:
+def assert_drained(sessions: list[ClientConnection], output: str) -> None:
     """Every session's socket was closed by its worker with 1012 ("server is
     restarting"): the drain, not a crash or a reset."""
-    assert [close_code(ws) for ws in sessions] == [1012] * len(sessions)
+    assert [close_code(ws) for ws in sessions] == [1012] * len(sessions), output
 
 
 def close_code(ws: ClientConnection) -> int | None:
@@ -186,7 +186,7 @@ def test_two_workers_serve_one_app_as_one(stack: str, tmp_path: Path) -> None:
             for ws in draining:
                 hello(ws)
             assert hexlit.stop(signal.SIGTERM) == 0
-            assert_drained(draining)
+            assert_drained(draining, hexlit.output())
         assert_all_gone(seen, hexlit.process.pid, tmp_path)
     assert "Traceback" not in hexlit.output()
     assert list((tmp_path / "store" / "media").iterdir()) == []  # the shared folder went
@@ -225,7 +225,7 @@ def test_on_a_unix_socket_a_killed_worker_is_replaced_and_sigterm_drains(
         victim = min(seen)
         os.kill(victim, signal.SIGKILL)
         seen.update(wait_for_replacement(hexlit, victim))
-        assert f"(pid {victim}) was killed by SIGKILL" in hexlit.output()
+        assert f"(pid {victim}) was killed by SIGKILL" in hexlit.output(), hexlit.output()
 
         transport = httpx.HTTPTransport(uds=str(path))
         with httpx.Client(transport=transport, timeout=TIMEOUT) as client:
@@ -236,7 +236,7 @@ def test_on_a_unix_socket_a_killed_worker_is_replaced_and_sigterm_drains(
                 hello(ws)
                 assert say(ws, "inc") == "count 1"
             assert hexlit.stop(signal.SIGTERM) == 0, hexlit.output()
-            assert_drained(sessions)
+            assert_drained(sessions, hexlit.output())
         assert_all_gone(seen, hexlit.process.pid, tmp_path)
     assert "Traceback" not in hexlit.output()
 
