@@ -7,7 +7,7 @@ never imports the other.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +23,16 @@ from hexlit.domain.upload_service import UploadedFilesService, UploadLimits, Upl
 from hexlit.ports.agent import AgentRuntime
 from hexlit.ports.assets import FileTree
 from hexlit.ports.clock import Clock
-from hexlit.ports.identity import AuthorizationRequest, Identity, IdentityProvider, ProviderConfig
-from hexlit.ports.media import MediaLibrary, MediaStore
-from hexlit.ports.metrics import MetricsEncoder
-from hexlit.ports.multipart import MultipartParser
-from hexlit.ports.runtime import AppRuntime
+from hexlit.ports.components import ComponentRegistry
+from hexlit.ports.media import MediaLibrary
+from hexlit.ports.metrics import MetricsEncoder, MetricsSource
+from hexlit.ports.runtime import ServedRuntime, SessionStateAccess
 from hexlit.ports.sessions import SessionDirectory
 from hexlit.ports.snapshots import SessionSnapshots
 from hexlit.ports.uploads import UploadedFiles, UploadStore
 from hexlit.ports.web import WebUseCases
 
 BUILTIN_PREFIX = "builtin:"
-REDIS_NAMESPACE = "hexlit"
 
 
 def runtime_kind(app: str, configured: str) -> str:
@@ -44,7 +42,7 @@ def runtime_kind(app: str, configured: str) -> str:
     return "builtin" if app.startswith(BUILTIN_PREFIX) else "streamlit"
 
 
-def build_builtin_runtime(app: str, media: MediaLibrary, uploads: UploadedFiles) -> AppRuntime:
+def build_builtin_runtime(app: str, media: MediaLibrary, uploads: UploadedFiles) -> ServedRuntime:
     from hexlit.adapters.runtime.builtin import APPS, BuiltinRuntime
 
     name = app.removeprefix(BUILTIN_PREFIX) or "counter"
@@ -63,7 +61,7 @@ def build_streamlit_runtime(
     uploads: UploadedFiles,
     script_args: Sequence[str] = (),
     hooks: Any = None,
-) -> AppRuntime:
+) -> ServedRuntime:
     """hooks: an `st.App`'s `ScriptHooks` (composition/app_objects.py), or None."""
     script = check_script(app)
     try:
@@ -100,6 +98,26 @@ def check_script(app: str) -> Path:
     except (OSError, ValueError) as error:
         raise ConfigError(f"{app}: cannot be read ({error})") from None
     return path
+
+
+def component_registry(runtime: ServedRuntime) -> ComponentRegistry:
+    """The runtime's role behind `/component/<name>/...`: v1 components."""
+    return runtime
+
+
+def bidi_component_registry(runtime: ServedRuntime) -> ComponentRegistry:
+    """The runtime's role behind `/_stcore/bidi-components/...`: v2 components."""
+    return runtime.bidi_registry
+
+
+def metrics_source(runtime: ServedRuntime) -> MetricsSource:
+    """The runtime's role in `/_stcore/metrics`: the families it measures itself."""
+    return runtime
+
+
+def session_state_access(runtime: ServedRuntime) -> SessionStateAccess:
+    """The runtime's role for session snapshots: its sessions' state, read and put back."""
+    return runtime
 
 
 def build_starlette_app(use_cases: WebUseCases, web: WebSettings) -> Any:
@@ -158,7 +176,6 @@ def build_upload_service(
     files: UploadedFilesService,
     policy: OriginPolicy,
     limits: UploadLimits,
-    multipart: MultipartParser,
 ) -> UploadService:
     """The upload routes' service; a session's files go when the session ends.
 
@@ -166,7 +183,7 @@ def build_upload_service(
     directory (Redis) when several replicas serve one app.
     """
     sessions.when_ended(files.remove_session)
-    return UploadService(store, directory, policy, limits, files, multipart=multipart)
+    return UploadService(store, directory, policy, limits, files)
 
 
 def build_redis_client(url: str) -> Any:
@@ -176,76 +193,31 @@ def build_redis_client(url: str) -> Any:
     return connect(url)
 
 
-def build_session_directory(client: Any) -> Any:
-    from hexlit.adapters.sessions.redis_directory import RedisSessionDirectory
-
-    return RedisSessionDirectory(client, REDIS_NAMESPACE)
+def snapshot_store_kind(kind: str, switch: str) -> str:
+    """The snapshot store to build: `off` unless `hexlit.sessionSnapshots` (with
+    `hexlit.store`) turns snapshots on, else the kind of `hexlit.store`."""
+    return kind if snapshots_enabled(switch, kind) else "off"
 
 
 def build_snapshot_keeper(
+    store: SessionSnapshots | None,
     kind: str,
-    switch: str,
     max_bytes: int,
-    folder: Path,
-    redis_client: Callable[[], Any],
-    runtime: Any,
+    runtime: SessionStateAccess,
     clock: Clock,
     secret: str,
     secret_configured: bool,
 ) -> SnapshotKeeper | None:
-    """The session snapshots, when `hexlit.sessionSnapshots` (with `hexlit.store`) turns
-    them on; sealed with the cookie secret, which every replica must share."""
-    if not snapshots_enabled(switch, kind):
-        return None
-    if not all(hasattr(runtime, name) for name in ("capture", "restore", "when_run_completes")):
+    """The session snapshots in `store` (None when they are off); sealed with the cookie
+    secret, which every replica must share."""
+    if store is None:
         return None
     if not secret_configured and kind != "memory":
         logging.getLogger("hexlit.snapshots").warning(
             "session snapshots are sealed with a random secret of this process: set "
             "server.cookieSecret (the same on every replica) so they survive a restart"
         )
-    store: SessionSnapshots
-    if kind == "redis":
-        from hexlit.adapters.snapshots.redis import RedisSnapshots
-
-        store = RedisSnapshots(redis_client(), REDIS_NAMESPACE)
-    elif kind == "filesystem":
-        from hexlit.adapters.snapshots.filesystem import FolderSnapshots
-
-        store = FolderSnapshots(folder / "snapshots")
-    else:
-        from hexlit.adapters.snapshots.memory import MemorySnapshots
-
-        store = MemorySnapshots()
     return SnapshotKeeper(store, runtime, SnapshotSeal(secret), clock, SnapshotLimits(max_bytes))
-
-
-def build_media_store(kind: str, folder: Path, redis_client: Callable[[], Any]) -> MediaStore:
-    if kind == "redis":
-        from hexlit.adapters.storage.redis import RedisMediaStore
-
-        return RedisMediaStore(redis_client(), REDIS_NAMESPACE)
-    if kind == "filesystem":
-        from hexlit.adapters.storage.filesystem import FolderMediaStore
-
-        return FolderMediaStore(folder)
-    from hexlit.adapters.storage.memory import MemoryMediaStore
-
-    return MemoryMediaStore()
-
-
-def build_upload_store(kind: str, folder: Path, redis_client: Callable[[], Any]) -> UploadStore:
-    if kind == "redis":
-        from hexlit.adapters.storage.redis import RedisUploadStore
-
-        return RedisUploadStore(redis_client(), REDIS_NAMESPACE)
-    if kind == "filesystem":
-        from hexlit.adapters.storage.filesystem import FolderUploadStore
-
-        return FolderUploadStore(folder)
-    from hexlit.adapters.storage.memory import MemoryUploadStore
-
-    return MemoryUploadStore()
 
 
 def build_app_static(
@@ -255,43 +227,3 @@ def build_app_static(
     if not enabled or kind != "streamlit":
         return None
     return AppStaticService(str(Path(app).resolve().parent / "static"), files)
-
-
-def build_identity_provider() -> IdentityProvider:
-    return IdentityProviderOnFirstUse()
-
-
-class IdentityProviderOnFirstUse:
-    """Implements `IdentityProvider`: loads the Authlib adapter on the first login.
-
-    Authlib brings joserfc and cryptography, about 13 MB of RSS in every process, and
-    most apps never log anyone in (docs/performance.md).
-    """
-
-    def __init__(self) -> None:
-        self._loaded: IdentityProvider | None = None
-
-    def _provider(self) -> IdentityProvider:
-        if self._loaded is None:
-            from hexlit.adapters.identity.authlib_oidc import AuthlibIdentityProvider
-
-            self._loaded = AuthlibIdentityProvider()
-        return self._loaded
-
-    async def authorization_request(
-        self, provider: ProviderConfig, redirect_uri: str, state: str, nonce: str
-    ) -> AuthorizationRequest:
-        return await self._provider().authorization_request(provider, redirect_uri, state, nonce)
-
-    async def exchange(
-        self,
-        provider: ProviderConfig,
-        redirect_uri: str,
-        code: str,
-        nonce: str,
-        code_verifier: str | None,
-    ) -> Identity:
-        return await self._provider().exchange(provider, redirect_uri, code, nonce, code_verifier)
-
-    async def end_session_url(self, provider: ProviderConfig) -> str | None:
-        return await self._provider().end_session_url(provider)

@@ -1,7 +1,10 @@
 """The dependency-injector container: every port meets its implementation here.
 
 Choosing the web stack is one setting (`hexlit.web`), read by the two `Selector`s below;
-choosing the runtime is another (`hexlit.runtime`, or implied by the app name).
+choosing the stores is another (`hexlit.store`), and the runtime a third (`hexlit.runtime`,
+or implied by the app name). What holds something open is a `Resource`
+(composition/lifecycles.py, ADR 0022): the web stack's start and stop hooks call
+`init_resources()` and `shutdown_resources()` through `lifecycle`.
 """
 
 from __future__ import annotations
@@ -11,21 +14,18 @@ from collections.abc import Sequence
 from dependency_injector import containers, providers
 
 from hexlit.adapters.assets.filesystem import FolderAssets, FolderTree
-from hexlit.adapters.formats.multipart import PythonMultipart
 from hexlit.adapters.formats.signed_cookies import ItsdangerousCookieSigner
 from hexlit.adapters.formats.tokens import JoserfcTokenCodec
 from hexlit.adapters.system.clock import SystemClock
 from hexlit.adapters.system.ids import UuidIds
 from hexlit.adapters.web.routes import route_template
-from hexlit.composition import slices
+from hexlit.composition import lifecycles, slices
 from hexlit.composition.app_objects import find_app_object, serve_app_object
 from hexlit.composition.builders import (
+    bidi_component_registry,
     build_app_static,
     build_builtin_runtime,
-    build_identity_provider,
-    build_media_store,
     build_redis_client,
-    build_session_directory,
     build_snapshot_keeper,
     build_starlette_app,
     build_streamlit_agent,
@@ -34,10 +34,13 @@ from hexlit.composition.builders import (
     build_tornado_app,
     build_tornado_server,
     build_upload_service,
-    build_upload_store,
     build_uvicorn_server,
     builtin_frontend_root,
+    component_registry,
+    metrics_source,
     runtime_kind,
+    session_state_access,
+    snapshot_store_kind,
     streamlit_frontend_root,
 )
 from hexlit.composition.secrets import auth_settings as auth_settings_from
@@ -63,6 +66,7 @@ FRONTEND_CACHE_BYTES = 64 * 1024 * 1024
 class Container(containers.DeclarativeContainer):
     """hexlit, wired. Build one with `build_container`; call providers to get objects."""
 
+    __self__ = providers.Self()
     config = providers.Configuration(strict=True)
 
     clock = providers.Singleton(SystemClock)
@@ -71,22 +75,55 @@ class Container(containers.DeclarativeContainer):
     runtime_kind_of_app = providers.Callable(runtime_kind, config.app, config.hexlit.runtime)
     origin_policy = providers.Singleton(slices.origin_policy, config.server, config.browser)
     store_folder = providers.Singleton(slices.store_folder, config.hexlit)
-    redis_client = providers.Singleton(build_redis_client, config.hexlit.redis_url)
     tracer = providers.Singleton(build_tracer, config.hexlit.tracing)
     traffic = providers.Singleton(build_traffic)
-    raw_media_store = providers.Singleton(
-        build_media_store, config.hexlit.store, store_folder, redis_client.provider
+
+    # The stores: one `Selector` per store, keyed by `hexlit.store`, inside the `Resource`
+    # that builds the chosen one and releases it (the workers override the choices).
+    redis_client = providers.Singleton(build_redis_client, config.hexlit.redis_url)
+    """The one Redis client of the process (built only when `hexlit.store = "redis"`)."""
+    redis_connections = providers.Resource(
+        providers.Selector(
+            config.hexlit.store,
+            memory=providers.Callable(lifecycles.nothing_held),
+            filesystem=providers.Callable(lifecycles.nothing_held),
+            redis=providers.Callable(lifecycles.redis_connections, redis_client),
+        )
     )
-    raw_upload_store = providers.Singleton(
-        build_upload_store, config.hexlit.store, store_folder, redis_client.provider
+    media_store_choice = providers.Selector(
+        config.hexlit.store,
+        memory=providers.Callable(lifecycles.memory_media_store),
+        filesystem=providers.Callable(lifecycles.folder_media_store, store_folder),
+        redis=providers.Callable(lifecycles.redis_media_store, redis_client),
     )
+    raw_media_store = providers.Resource(media_store_choice)
+    upload_store_choice = providers.Selector(
+        config.hexlit.store,
+        memory=providers.Callable(lifecycles.memory_upload_store),
+        filesystem=providers.Callable(lifecycles.folder_upload_store, store_folder),
+        redis=providers.Callable(lifecycles.redis_upload_store, redis_client),
+    )
+    raw_upload_store = providers.Resource(upload_store_choice)
     media_store = providers.Singleton(observe_store, raw_media_store, "media", traffic, tracer)
     upload_store = providers.Singleton(observe_store, raw_upload_store, "uploads", traffic, tracer)
-    shared_directory = providers.Selector(
+    shared_directory_choice = providers.Selector(
         config.hexlit.store,
-        memory=providers.Object(None),
-        filesystem=providers.Object(None),
-        redis=providers.Singleton(build_session_directory, redis_client),
+        memory=providers.Callable(lifecycles.nothing_held),
+        filesystem=providers.Callable(lifecycles.nothing_held),
+        redis=providers.Callable(lifecycles.redis_session_directory, redis_client),
+    )
+    shared_directory = providers.Resource(shared_directory_choice)
+    """Who holds which session when several processes serve one app; None for one."""
+    snapshot_store = providers.Resource(
+        providers.Selector(
+            providers.Callable(
+                snapshot_store_kind, config.hexlit.store, config.hexlit.sessionSnapshots
+            ),
+            off=providers.Callable(lifecycles.nothing_held),
+            memory=providers.Callable(lifecycles.memory_snapshots),
+            filesystem=providers.Callable(lifecycles.folder_snapshots, store_folder),
+            redis=providers.Callable(lifecycles.redis_snapshots, redis_client),
+        )
     )
     media = providers.Singleton(MediaService, store=media_store)
     uploaded_files = providers.Singleton(UploadedFilesService, store=upload_store, ids=ids)
@@ -117,7 +154,7 @@ class Container(containers.DeclarativeContainer):
     auth_settings = providers.Singleton(
         auth_settings_from, secrets_document, config.server, web_settings.provided.base_path
     )
-    identity_provider = providers.Singleton(build_identity_provider)
+    identity_provider = providers.Resource(lifecycles.identity_provider)
     observed_identity = providers.Singleton(
         observe_store, identity_provider, "oidc", traffic, tracer
     )
@@ -137,12 +174,10 @@ class Container(containers.DeclarativeContainer):
 
     snapshots = providers.Singleton(
         build_snapshot_keeper,
+        snapshot_store,
         config.hexlit.store,
-        config.hexlit.sessionSnapshots,
         config.hexlit.snapshotMaxBytes,
-        store_folder,
-        redis_client.provider,
-        runtime,
+        providers.Singleton(session_state_access, runtime),
         clock,
         auth_settings.provided.cookie_secret,
         config.server.cookieSecret.as_(bool),
@@ -162,7 +197,18 @@ class Container(containers.DeclarativeContainer):
     session_directory = providers.Selector(
         config.hexlit.store, memory=sessions, filesystem=sessions, redis=shared_directory
     )
-    multipart_parser = providers.Singleton(PythonMultipart)
+    session_core = providers.Resource(
+        lifecycles.session_core,
+        sessions,
+        raw_media_store,
+        raw_upload_store,
+        shared_directory,
+        snapshot_store,
+        identity_provider,
+        redis_connections,
+    )
+    """The session core, running; the resources after `sessions` are released after it."""
+    lifecycle = providers.Singleton(lifecycles.ResourcesLifecycle, __self__)
     uploads = providers.Singleton(
         build_upload_service,
         store=upload_store,
@@ -171,7 +217,6 @@ class Container(containers.DeclarativeContainer):
         files=uploaded_files,
         policy=origin_policy,
         limits=upload_limits,
-        multipart=multipart_parser,
     )
     status = providers.Singleton(
         StatusService,
@@ -203,16 +248,21 @@ class Container(containers.DeclarativeContainer):
     )
     metrics = providers.Singleton(
         MetricsService,
-        source=runtime,
+        source=providers.Singleton(metrics_source, runtime),
         sessions=sessions,
         traffic=traffic,
         encoder=metrics_encoder,
     )
 
     file_tree = providers.Singleton(FolderTree)
-    components = providers.Singleton(ComponentService, registry=runtime, files=file_tree)
+    components = providers.Singleton(
+        ComponentService, registry=providers.Singleton(component_registry, runtime), files=file_tree
+    )
     bidi_components = providers.Singleton(
-        ComponentService, registry=runtime.provided.bidi_registry, files=file_tree, bidi=True
+        ComponentService,
+        registry=providers.Singleton(bidi_component_registry, runtime),
+        files=file_tree,
+        bidi=True,
     )
     app_static = providers.Singleton(
         build_app_static,
@@ -244,7 +294,7 @@ class Container(containers.DeclarativeContainer):
         sessions=sessions,
         status=status,
         cors=origin_policy,
-        lifecycle=sessions,
+        lifecycle=lifecycle,
         metrics=metrics,
         media=media,
         uploads=uploads,

@@ -1,10 +1,13 @@
-"""Run the chosen web stack until SIGINT/SIGTERM, then shut down in a fixed order."""
+"""Run the chosen web stack until SIGINT/SIGTERM, then shut down in a fixed order.
+
+The server's start and stop hooks start and release the container's resources
+(composition/lifecycles.py): the session core, the stores, the Redis connections.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import inspect
 import logging
 import signal
 import socket
@@ -14,6 +17,7 @@ from typing import Any
 
 from hexlit.adapters.web.settings import BindSettings
 from hexlit.composition.container import Container
+from hexlit.composition.lifecycles import releasing, shutdown_resources
 
 log = logging.getLogger("hexlit")
 
@@ -49,17 +53,6 @@ def next_port_when_busy(
         raise error
     log.info("port %d is busy, trying %d", bind.port, bind.port + 1)
     return replace(bind, port=bind.port + 1)
-
-
-async def release_stores(container: Container) -> None:
-    """Close what the stores hold open: a folder store removes its folder, a Redis store
-    closes its connections."""
-    for store in (container.media_store(), container.upload_store()):
-        close = getattr(store, "close", None)
-        if close is not None:
-            result = close()
-            if inspect.isawaitable(result):
-                await result
 
 
 def display_urls(
@@ -157,14 +150,22 @@ async def serve(container: Container, port_explicit: bool, worker: bool = False)
 
 async def stop_server(container: Container, server: Any, drain: bool = False) -> int:
     """Stop in a fixed order, bounded by SHUTDOWN_TIMEOUT; `drain` first hands every
-    session on (snapshot, close with 1012) before the sessions stop."""
+    session on (snapshot, close with 1012) before the sessions stop.
+
+    The sessions stop before the server, so each socket closes with 1001 as under
+    `streamlit run` (uvicorn would close them with 1012). The server's stop hook then
+    releases the resources (`shutdown_resources`: the session core, whose stop is
+    idempotent, the stores, the Redis connections); they are released here too, a no-op
+    then, in case a server stopped without running its hook.
+    """
     try:
         async with asyncio.timeout(SHUTDOWN_TIMEOUT):
             if drain:
                 await container.sessions().drain()
-            await container.sessions().stop()
+            with releasing("the session core"):
+                await container.sessions().stop()
             await server.stop()
-            await release_stores(container)
+            await shutdown_resources(container)
     except TimeoutError:
         log.warning("shutdown took longer than %.0f s; exiting anyway", SHUTDOWN_TIMEOUT)
     return 0

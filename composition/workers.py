@@ -323,21 +323,28 @@ def as_worker(container: Any, spec: WorkerSpec) -> None:
     )
     if spec.media_folder is None or spec.uploads_folder is None or spec.sessions_folder is None:
         return
-    from hexlit.adapters.sessions.sqlite_directory import SqliteSessionDirectory
-    from hexlit.adapters.storage.filesystem import FolderMediaStore, FolderUploadStore
+    from hexlit.composition import lifecycles
 
+    # The store choices change; their resources still release them (the SQLite
+    # directory closes; the shared folders stay, for the supervisor to remove).
     root = container.store_folder()
-    container.raw_media_store.override(
-        providers.Singleton(FolderMediaStore, root, shared_folder=Path(spec.media_folder))
+    container.media_store_choice.override(
+        providers.Callable(
+            lifecycles.folder_media_store, root, shared_folder=Path(spec.media_folder)
+        )
     )
-    container.raw_upload_store.override(
-        providers.Singleton(FolderUploadStore, root, shared_folder=Path(spec.uploads_folder))
+    container.upload_store_choice.override(
+        providers.Callable(
+            lifecycles.folder_upload_store, root, shared_folder=Path(spec.uploads_folder)
+        )
     )
-    directory = providers.Singleton(
-        SqliteSessionDirectory, Path(spec.sessions_folder) / "directory.sqlite3"
+    container.shared_directory_choice.override(
+        providers.Callable(
+            lifecycles.sqlite_session_directory,
+            Path(spec.sessions_folder) / "directory.sqlite3",
+        )
     )
-    container.shared_directory.override(directory)
-    container.session_directory.override(directory)
+    container.session_directory.override(container.shared_directory)
 
 
 def follow_supervisor(supervisor_pid: int) -> None:

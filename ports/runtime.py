@@ -11,6 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hexlit.ports.components import ComponentRegistry
+from hexlit.ports.metrics import MetricsSource
+
 UserInfoValue = str | bool | Mapping[str, str] | None
 UserInfo = Mapping[str, UserInfoValue]
 """Who the user is, as `st.user` sees it. Empty for anonymous sessions."""
@@ -160,4 +163,20 @@ class SessionStateAccess(Protocol):
         it, and rerun it with the captured widget states so the page comes back without
         waiting for the browser. Only ever given state from an authenticated snapshot.
         Returns the session id; raises `RuntimeUnavailable`."""
+        ...
+
+
+class ServedRuntime(AppRuntime, SessionStateAccess, ComponentRegistry, MetricsSource, Protocol):
+    """A runtime as hexlit serves it: the app runtime, and the roles it also plays.
+
+    Besides running sessions, a runtime knows the app's custom components (v1 here, v2
+    "bidi" ones in `bidi_registry`), measures itself (`MetricsSource`) and lends its
+    sessions' state to snapshots (`SessionStateAccess`). Each role reaches its service
+    through one explicit provider in the container (composition/container.py), so mypy
+    checks that every runtime plays them all; nothing probes for an attribute.
+    """
+
+    @property
+    def bidi_registry(self) -> ComponentRegistry:
+        """The v2 ("bidi") components the app may use (found in installed packages)."""
         ...

@@ -28,7 +28,8 @@ class RedisSessionDirectory:
     """Implements `SessionDirectory` and `SessionPresence` over one Redis client.
 
     The client is the process's one, shared with the Redis stores; whoever builds it
-    closes it (the stores' `close` at shutdown), so the directory has no `close`.
+    closes it (the container's `redis_connections` resource, at shutdown), so the
+    directory has no `close`.
     """
 
     def __init__(self, client: Redis, namespace: str = "hexlit", ttl: float = DEFAULT_TTL):

@@ -71,9 +71,10 @@ class ServerUnderTest:
         self.port = self._server.port
 
     def stop(self) -> None:
-        """Stop as `hexlit run` does (sessions, server, then the stores released: a Redis
-        client left open is a ResourceWarning, and on uvloop a `loop.close()` that hangs
-        while warnings are errors), then end the loop's thread."""
+        """Stop as `hexlit run` does (sessions, server, then the container's
+        `shutdown_resources` releases the stores and the Redis connections: a Redis client
+        left open is a ResourceWarning, and on uvloop a `loop.close()` that hangs while
+        warnings are errors), then end the loop's thread."""
         if self._server is not None:
             server, self._server = self._server, None
             self.call(stop_server(self.container, server), STOP_TIMEOUT)
