@@ -197,4 +197,4 @@ def test_the_counter_follows_the_page_to_the_other_worker_and_survives_kill_9(
     expect_no_connection_error(page)
 
     assert two_workers.stop() == 0  # SIGTERM: the workers drain, the supervisor exits 0
-    assert "Traceback" not in two_workers.log_text()
+    assert "Traceback" not in two_workers.log_text(), two_workers.log_text()

@@ -195,9 +195,10 @@ def _siblings(pid: int) -> list[int]:
 
 
 def leftovers(marker: str, group: int | None = None) -> list[str]:
-    """The live processes whose command line or environment names `marker` (a test's
-    own folder, which its supervisor's and workers' do), or in process group `group`:
-    after a stop, none may be left."""
+    """The live processes whose command line or environment names a path in folder
+    `marker` (a test's own, as its supervisor's and workers' do), or in process group
+    `group`: after a stop, none may be left."""
+    inside = (marker.rstrip("/") + "/").encode()
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
@@ -208,7 +209,7 @@ def leftovers(marker: str, group: int | None = None) -> list[str]:
                 continue
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             environ = Path(f"/proc/{entry}/environ").read_bytes()
-            if int(stat[2]) == group or marker.encode() in cmdline + environ:
+            if int(stat[2]) == group or inside in cmdline + environ:
                 command = cmdline.replace(b"\0", b" ").decode(errors="replace")
                 found.append(f"{entry}: {command}")
     return found

@@ -188,7 +188,7 @@ def test_two_workers_serve_one_app_as_one(stack: str, tmp_path: Path) -> None:
             assert hexlit.stop(signal.SIGTERM) == 0
             assert_drained(draining, hexlit.output())
         assert_all_gone(seen, hexlit.process.pid, tmp_path)
-    assert "Traceback" not in hexlit.output()
+    assert "Traceback" not in hexlit.output(), hexlit.output()
     assert list((tmp_path / "store" / "media").iterdir()) == []  # the shared folder went
 
 
@@ -238,7 +238,7 @@ def test_on_a_unix_socket_a_killed_worker_is_replaced_and_sigterm_drains(
             assert hexlit.stop(signal.SIGTERM) == 0, hexlit.output()
             assert_drained(sessions, hexlit.output())
         assert_all_gone(seen, hexlit.process.pid, tmp_path)
-    assert "Traceback" not in hexlit.output()
+    assert "Traceback" not in hexlit.output(), hexlit.output()
 
 
 @pytest.mark.parametrize("stack", STACKS)
