@@ -26,6 +26,7 @@ from hexlit.ports.clock import Clock
 from hexlit.ports.components import ComponentRegistry
 from hexlit.ports.media import MediaLibrary
 from hexlit.ports.metrics import MetricsEncoder, MetricsSource
+from hexlit.ports.multipart import MultipartParser
 from hexlit.ports.runtime import ServedRuntime, SessionStateAccess
 from hexlit.ports.sessions import SessionDirectory
 from hexlit.ports.snapshots import SessionSnapshots
@@ -176,6 +177,7 @@ def build_upload_service(
     files: UploadedFilesService,
     policy: OriginPolicy,
     limits: UploadLimits,
+    multipart: MultipartParser,
 ) -> UploadService:
     """The upload routes' service; a session's files go when the session ends.
 
@@ -183,7 +185,7 @@ def build_upload_service(
     directory (Redis) when several replicas serve one app.
     """
     sessions.when_ended(files.remove_session)
-    return UploadService(store, directory, policy, limits, files)
+    return UploadService(store, directory, policy, limits, files, multipart=multipart)
 
 
 def build_redis_client(url: str) -> Any:

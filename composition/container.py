@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dependency_injector import containers, providers
 
 from hexlit.adapters.assets.filesystem import FolderAssets, FolderTree
+from hexlit.adapters.formats.multipart import PythonMultipart
 from hexlit.adapters.formats.signed_cookies import ItsdangerousCookieSigner
 from hexlit.adapters.formats.tokens import JoserfcTokenCodec
 from hexlit.adapters.system.clock import SystemClock
@@ -209,6 +210,7 @@ class Container(containers.DeclarativeContainer):
     )
     """The session core, running; the resources after `sessions` are released after it."""
     lifecycle = providers.Singleton(lifecycles.ResourcesLifecycle, __self__)
+    multipart_parser = providers.Singleton(PythonMultipart)
     uploads = providers.Singleton(
         build_upload_service,
         store=upload_store,
@@ -217,6 +219,7 @@ class Container(containers.DeclarativeContainer):
         files=uploaded_files,
         policy=origin_policy,
         limits=upload_limits,
+        multipart=multipart_parser,
     )
     status = providers.Singleton(
         StatusService,
