@@ -6,17 +6,20 @@ the same bytes. joserfc checks the MAC (canonical base64url only) and that the a
 is the one allowed. Stricter than joserfc in one respect: a header carrying `crit` is
 refused, whatever it names, since nothing here understands an extension. An empty secret
 signs and verifies nothing (joserfc refuses empty key material).
+
+joserfc (and cryptography under it, about 13 MB of RSS with Authlib) is imported on the
+first token, not when the container builds the codec: an app nobody logs in to never
+pays for it.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
+if TYPE_CHECKING:
+    from joserfc.jwk import OctKey
 
 ALGORITHM: Final = "HS256"
 
@@ -24,27 +27,41 @@ ALGORITHM: Final = "HS256"
 class JoserfcTokenCodec:
     """HS256 JWTs keyed with the UTF-8 bytes of one secret."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_key", "_secret")
 
     def __init__(self, secret: str) -> None:
+        self._secret = secret
         self._key: OctKey | None = None
-        if secret:
+
+    def _loaded_key(self) -> OctKey | None:
+        """The secret as joserfc's key, made (and joserfc imported) on first use."""
+        if self._key is None and self._secret:
+            from joserfc.jwk import OctKey
+
             with warnings.catch_warnings():
                 # joserfc warns about keys under 14 bytes; the secret is the operator's
                 # choice (Streamlit takes any), and a warning at every start says nothing new.
                 warnings.simplefilter("ignore")
-                self._key = OctKey.import_key(secret)
+                self._key = OctKey.import_key(self._secret)
+        return self._key
 
     def encode(self, claims: Mapping[str, Any]) -> str:
-        if self._key is None:
+        key = self._loaded_key()
+        if key is None:
             raise ValueError("the token secret must not be empty")
-        return jwt.encode({"alg": ALGORITHM}, dict(claims), self._key, algorithms=[ALGORITHM])
+        from joserfc import jwt
+
+        return jwt.encode({"alg": ALGORITHM}, dict(claims), key, algorithms=[ALGORITHM])
 
     def decode(self, token: str) -> dict[str, Any] | None:
-        if self._key is None:
+        key = self._loaded_key()
+        if key is None:
             return None
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         try:
-            decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
+            decoded = jwt.decode(token, key, algorithms=[ALGORITHM])
         except (JoseError, ValueError, TypeError, KeyError, RecursionError):
             return None  # malformed segments, JSON, header shapes: all just "not a token"
         header = decoded.header
