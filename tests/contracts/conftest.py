@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.contracts.event_loop import module_redis, loop_for_one_test
+from tests.contracts.event_loop import loop_for_one_test, module_redis
 from tests.support.redis import RedisServer
 
 
