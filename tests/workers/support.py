@@ -26,6 +26,7 @@ START_WAIT = 60.0
 EXIT_WAIT = 30.0
 TIMEOUT = 10.0
 ATTEMPTS = 200
+CONNECT_WAIT = 30.0
 
 
 def children_of(pid: int) -> list[int]:
@@ -85,15 +86,14 @@ class Workers:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMLIT_", "HEXLIT_"))}
         env["HOME"] = str(folder)  # no ~/.streamlit of the person running the tests
         self.log = (folder / "hexlit.log").open("wb")
-        # A session of its own: every process it starts is in process group `pid`, which
-        # `leftovers` checks after the stop.
+        # In the test runner's process group: a runner stopped by Ctrl+C or `timeout`
+        # takes the supervisor with it (and its workers follow it).
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hexlit.composition", "run", app,
              "--web", stack, "--hexlit.workers", str(count),
              "--server.address", address, "--server.port", str(self.port),
              "--hexlit.storeDir", str(folder / "store")],
             cwd=folder, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True,
         )  # fmt: skip
 
     def __enter__(self) -> Workers:
@@ -120,19 +120,19 @@ class Workers:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.output()
             pids = self.workers()
-            if len(pids) == self.count and all(self._answers(pid) for pid in pids):
+            if len(pids) == self.count and all(self._answers(pid, deadline) for pid in pids):
                 return pids
             time.sleep(0.05)
         raise AssertionError(f"{self.count} workers not serving in {START_WAIT} s\n{self.output()}")
 
-    def _answers(self, pid: int) -> bool:
+    def _answers(self, pid: int, deadline: float) -> bool:
         if self.unix is not None:
             transport = httpx.HTTPTransport(uds=str(self.unix))
             with contextlib.suppress(httpx.TransportError), httpx.Client(transport=transport) as c:
                 return c.get("http://x/_stcore/health", timeout=TIMEOUT).status_code == 200
             return False
         try:
-            sock = self.connection_to(pid, attempts=ATTEMPTS)
+            sock = connection_to(self.port, pid, within=deadline - time.monotonic())
         except (AssertionError, OSError):
             return False
         with sock:
@@ -150,22 +150,28 @@ class Workers:
         return self.process.wait(EXIT_WAIT)
 
 
-def connection_to(port: int, pid: int, attempts: int = ATTEMPTS) -> socket.socket:
+def connection_to(
+    port: int, pid: int, attempts: int = ATTEMPTS, within: float = CONNECT_WAIT
+) -> socket.socket:
     """A TCP connection to 127.0.0.1:`port` that process `pid` accepted (opens others
-    until one is)."""
+    until one is, at most `attempts` within `within` seconds: a worker that does not
+    accept, one still starting or dead, leaves connections waiting in the queue)."""
+    deadline = time.monotonic() + within
     for _ in range(attempts):
+        if time.monotonic() >= deadline:
+            break
         sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        if _accepted_by(pid, port, sock):
+        if _accepted_by(pid, port, sock, deadline):
             return sock
         sock.close()
-    raise AssertionError(f"no connection reached worker {pid} in {attempts} tries")
+    raise AssertionError(f"no connection reached worker {pid} in {attempts} tries, {within} s")
 
 
-def _accepted_by(pid: int, port: int, sock: socket.socket) -> bool:
-    """Whether `pid` holds the server side of `sock` (waits up to TIMEOUT for the
-    accept; False once the kernel shows the connection accepted elsewhere or never)."""
+def _accepted_by(pid: int, port: int, sock: socket.socket, deadline: float) -> bool:
+    """Whether `pid` holds the server side of `sock` (waits up to TIMEOUT or `deadline`
+    for the accept; False once the connection is accepted elsewhere or not at all)."""
     client_port = sock.getsockname()[1]
-    deadline = time.monotonic() + TIMEOUT
+    deadline = min(deadline, time.monotonic() + TIMEOUT)
     while time.monotonic() < deadline:
         inode = _server_side_inode(port, client_port)
         if inode is not None:
@@ -194,10 +200,10 @@ def _siblings(pid: int) -> list[int]:
     return []
 
 
-def leftovers(marker: str, group: int | None = None) -> list[str]:
+def leftovers(marker: str) -> list[str]:
     """The live processes whose command line or environment names a path in folder
-    `marker` (a test's own, as its supervisor's and workers' do), or in process group
-    `group`: after a stop, none may be left."""
+    `marker` (a test's own, as its supervisor's and workers' do, and any child of theirs
+    that inherits the environment): after a stop, none may be left."""
     inside = (marker.rstrip("/") + "/").encode()
     found = []
     for entry in os.listdir("/proc"):
@@ -209,7 +215,7 @@ def leftovers(marker: str, group: int | None = None) -> list[str]:
                 continue
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             environ = Path(f"/proc/{entry}/environ").read_bytes()
-            if int(stat[2]) == group or inside in cmdline + environ:
+            if inside in cmdline + environ:
                 command = cmdline.replace(b"\0", b" ").decode(errors="replace")
                 found.append(f"{entry}: {command}")
     return found
@@ -242,7 +248,7 @@ class WorkersServer:
         try:
             code = self.workers.stop(signal.SIGTERM)
             assert code == 0, self.workers.output()
-            assert leftovers(str(self.folder), group=self.workers.process.pid) == []
+            assert leftovers(str(self.folder)) == []
         finally:
             self.workers.__exit__()
             shutil.rmtree(self.folder, ignore_errors=True)

@@ -105,12 +105,12 @@ def wait_for_replacement(hexlit: Workers, gone: int) -> list[int]:
 
 
 def assert_all_gone(pids: set[int], supervisor: int, folder: Path) -> None:
-    """No worker ever started, nor the supervisor, runs any more; nor any process of
-    the supervisor's process group, or naming the test's folder (a worker's child)."""
+    """No worker ever started, nor the supervisor, runs any more; nor any process
+    naming the test's folder (a worker's child inherits its environment, which does)."""
     assert children_of(supervisor) == []
     assert workers_of(supervisor) == []
     assert sorted(pid for pid in pids | {supervisor} if alive(pid)) == []
-    assert leftovers(str(folder), group=supervisor) == []
+    assert leftovers(str(folder)) == []
 
 
 def assert_drained(sessions: list[ClientConnection], output: str) -> None:
@@ -209,7 +209,7 @@ def test_a_unix_socket_is_shared_and_no_worker_outlives_a_killed_supervisor(
         while (
             any(alive(pid) for pid in workers)
             or workers_of(hexlit.process.pid)
-            or leftovers(str(tmp_path), group=hexlit.process.pid)
+            or leftovers(str(tmp_path))
         ):
             assert time.monotonic() < deadline, "a worker outlived its supervisor"
             time.sleep(0.05)
