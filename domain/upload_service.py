@@ -127,8 +127,6 @@ class UploadService:
         self._files = files
         self._policy = policy
         self._limits = limits
-        self.uploads_completed = 0
-        self.uploads_aborted = 0
 
     async def begin(self, request: UploadRequest) -> _Upload:
         self._check_xsrf(request)
@@ -244,7 +242,6 @@ class _Upload:
                 )
             )
             self._finished = True
-            self._service.uploads_completed += 1
         except BaseException:
             await self.abort()
             raise
@@ -253,4 +250,3 @@ class _Upload:
         if not self._finished:
             self._finished = True
             await self._writer.abort()
-            self._service.uploads_aborted += 1
