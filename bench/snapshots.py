@@ -114,23 +114,9 @@ st.write(f"Count: {st.session_state['count']}")
 # -- CPU per rerun ---------------------------------------------------------------------
 
 
-def tree(pid: int) -> list[int]:
-    """`pid` and its children."""
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(entry))
-    return [pid, *children]
-
-
 def tree_cpu(pid: int) -> float:
     total = 0.0
-    for each in tree(pid):
+    for each in load.process_tree(pid):
         try:
             total += load.cpu_seconds(each)
         except OSError:

@@ -98,31 +98,17 @@ def command(name: str, port: int, store: Path) -> list[str]:
     return app_command("hexlit-starlette", HERE / "suite_app.py", options)
 
 
-def tree(pid: int) -> list[int]:
-    """`pid` and its children (a supervisor's workers)."""
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(entry))
-    return [pid, *children]
-
-
 def serving(pid: int) -> list[int]:
     """The processes that serve sessions: the workers, or the one process."""
-    return tree(pid)[1:] or [pid]
+    return load.process_tree(pid)[1:] or [pid]
 
 
 def tree_rss_mb(pid: int) -> float:
-    return sum(load.rss_mb(each) for each in tree(pid))
+    return sum(load.rss_mb(each) for each in load.process_tree(pid))
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    return sum(load.cpu_seconds(each) for each in tree(pid))
+    return sum(load.cpu_seconds(each) for each in load.process_tree(pid))
 
 
 Measure = Callable[[str, int], Awaitable[dict[str, float]]]
@@ -168,7 +154,7 @@ async def churn(stream: str, pid: int) -> dict[str, float]:
 async def memory(stream: str, pid: int) -> dict[str, float]:
     """The idle tree, then `IDLE_SESSIONS` idle sessions' share of it."""
     await asyncio.sleep(1.0)
-    processes = tree(pid)
+    processes = load.process_tree(pid)
     before = tree_rss_mb(pid)
     workers = serving(pid)
     supervisor = load.rss_mb(pid) if len(processes) > 1 else 0.0
@@ -263,7 +249,7 @@ async def main() -> None:
             for name, figures in cache.items():
                 print(f"  {name:18} {figures}")
             cpu = {
-                name: [round(load.cpu_seconds(pid), 1) for pid in tree(process.pid)]
+                name: [round(load.cpu_seconds(pid), 1) for pid in load.process_tree(process.pid)]
                 for name, (_, process) in started.items()
             }
             for name, seconds in cpu.items():
