@@ -23,6 +23,7 @@ from hexlit.composition.container import build_container
 from hexlit.composition.serve import display_urls, start_server
 from hexlit.composition.settings import load_config
 from tests.support.net import free_port
+from tests.support.stacks import WEB_STACKS
 
 TIMEOUT = 20.0
 
@@ -60,7 +61,7 @@ def wait_for_url(process: subprocess.Popen[str]) -> str:
     raise AssertionError(f"hexlit exited with {process.wait(TIMEOUT)} before printing its URL")
 
 
-@pytest.mark.parametrize("stack", ["starlette", "tornado"])
+@pytest.mark.parametrize("stack", WEB_STACKS)
 def test_run_serves_and_stops_cleanly_on_sigterm(stack: str, tmp_path: Path) -> None:
     port = free_port()
     with hexlit(
@@ -145,7 +146,7 @@ def test_an_explicit_busy_port_exits_1(tmp_path: Path) -> None:
     assert "cannot listen" in output
 
 
-@pytest.mark.parametrize("stack", ["starlette", "tornado"])
+@pytest.mark.parametrize("stack", WEB_STACKS)
 def test_a_default_port_that_is_busy_moves_to_the_next(stack: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from hexlit.composition.container import build_container
 from hexlit.composition.settings import load_config
+from tests.support.stacks import WEB_STACKS
 
 
 def container_for(stack: str, tmp_path: Path) -> object:
@@ -44,7 +46,7 @@ OWN_MODULES = {
 }
 
 
-@pytest.mark.parametrize(("chosen", "other"), [("starlette", "tornado"), ("tornado", "starlette")])
+@pytest.mark.parametrize(("chosen", "other"), list(itertools.permutations(WEB_STACKS, 2)))
 def test_choosing_one_stack_never_imports_the_other(chosen: str, other: str) -> None:
     probe = (
         "import sys\n"

@@ -27,9 +27,9 @@ from hexlit.composition.workers import WorkerSpec, as_worker
 from tests.composition.test_embed import exercise, loopback_socket, process_folders
 from tests.support.redis import redis_server
 from tests.support.server import ServerUnderTest
+from tests.support.stacks import WEB_STACKS
 
 TIMEOUT = 30.0
-STACKS = ("starlette", "tornado")
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def open_a_session(server: ServerUnderTest) -> None:
         assert isinstance(ws.recv(timeout=TIMEOUT), bytes)
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", WEB_STACKS)
 def test_a_failing_release_is_logged_and_the_rest_still_released_once(
     stack: str, tmp_path: Path, hexlit_warnings: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,7 +86,7 @@ def test_a_failing_release_is_logged_and_the_rest_still_released_once(
     ), hexlit_warnings
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", WEB_STACKS)
 def test_a_workers_session_directory_is_closed_when_it_stops(stack: str, tmp_path: Path) -> None:
     """A worker's SQLite directory is closed at its stop: SQLite then folds its
     write-ahead log back into the database and removes it."""

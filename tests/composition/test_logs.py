@@ -29,6 +29,7 @@ from hexlit.domain.observation import current_session
 from tests.support.net import free_port
 from tests.support.oidc import MockProvider, auth_secrets, oidc_provider
 from tests.support.processes import stop_process
+from tests.support.stacks import WEB_STACKS
 from tests.support.tokens import encode_provider_token
 
 TIMEOUT = 15.0
@@ -37,7 +38,6 @@ START_TIMEOUT = 60.0
 COOKIE_SECRET = "log-test-cookie-secret-7f3a9c1e5b2d4f60"
 CLIENT_ID = "hexlit-log-tests"
 CLIENT_SECRET = f"{CLIENT_ID}-secret"  # what auth_secrets writes
-STACKS = ("starlette", "tornado")
 FORMATS = ("text", "json")
 
 
@@ -164,7 +164,7 @@ def drive_auth_and_errors(running: Running, provider: MockProvider) -> set[str]:
     return {value for value in seen if value}
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", WEB_STACKS)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_no_cookie_token_or_secret_reaches_the_logs(
     stack: str, fmt: str, tmp_path: Path, provider: MockProvider
@@ -203,7 +203,7 @@ def test_json_lines_carry_the_context_and_one_format_only(tmp_path: Path) -> Non
     assert all(line["level"] == "debug" for line in websocket)
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", WEB_STACKS)
 def test_a_websocket_open_is_not_an_info_line(stack: str, tmp_path: Path) -> None:
     with hexlit_run(tmp_path, "--web", stack) as running, connect(running.ws_url()) as ws:
         ws.recv(timeout=TIMEOUT)
@@ -212,7 +212,7 @@ def test_a_websocket_open_is_not_an_info_line(stack: str, tmp_path: Path) -> Non
     assert "connection open" not in output
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", WEB_STACKS)
 def test_a_busy_port_names_the_port_and_the_address(stack: str, tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

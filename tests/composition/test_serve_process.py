@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.support.net import free_port
+from tests.support.stacks import WEB_STACKS
 
 START_WAIT = 90.0
 EXIT_WAIT = 15.0
@@ -71,10 +72,7 @@ def first_connect(port: int) -> None:
     raise AssertionError(f"port {port} never listened within {START_WAIT} s")
 
 
-STACKS = ["starlette", "tornado"]
-
-
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", WEB_STACKS)
 def test_no_request_is_logged_from_the_first_byte_on(stack: str, tmp_path: Path) -> None:
     """A Streamlit app: its runtime sets up logging while the server starts (the window
     where uvicorn used to take its access logger's handlers as a wish to log)."""
@@ -93,7 +91,7 @@ def test_no_request_is_logged_from_the_first_byte_on(stack: str, tmp_path: Path)
     assert "/_stcore/health" not in output
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", WEB_STACKS)
 @pytest.mark.parametrize("moment", ["starting", "first-200"])
 def test_ctrl_c_at_start_up_stops_the_server_with_exit_0(
     stack: str, moment: str, tmp_path: Path

@@ -19,20 +19,21 @@ from typing import Any
 import pytest
 
 from tests.support.server import ServerUnderTest
+from tests.support.stacks import WEB_STACKS
 from tests.workers.support import WorkersServer
 
-STACKS = ("starlette", "starlette+speed", "tornado")
+STACKS = (*WEB_STACKS, "starlette+speed")
 """`starlette+speed` is Starlette on uvloop and httptools (tests/support/server.py)."""
 
 
-WORKER_STACKS = ("starlette-workers2", "tornado-workers2")
+WORKER_STACKS = tuple(f"{web}-workers2" for web in WEB_STACKS)
 """`hexlit run --web <stack> --hexlit.workers 2` in a process of its own (WorkersServer)."""
 HTTP_MODULES = frozenset({
     "test_agent_api.py", "test_connection_limits.py", "test_frontend.py", "test_media.py",
     "test_metrics.py", "test_probes.py", "test_route_hardening.py", "test_route_table.py",
     "test_uploads.py",
 })  # fmt: skip
-"""Left out: WebSocket protocol (test_stream: a resume sent within ADR 0011's 200 ms
+"""Left out: WebSocket protocol (test_stream: a resume sent within ADR 0023's 400 ms
 snapshot delay that lands on the other worker starts a new session, as documented), and
 modules whose servers are built in this process by their own fixtures (app static and
 components, auth, tracing, snapshots, st.App objects, static memory)."""

@@ -30,6 +30,7 @@ from tests.support.every_option import (
     toml_document,
 )
 from tests.support.net import free_port
+from tests.support.stacks import WEB_STACKS
 
 START_TIMEOUT = 90.0
 TIMEOUT = 20.0
@@ -134,7 +135,7 @@ def wait_for_file(path: Path, timeout: float) -> dict[str, Any]:
     raise AssertionError(f"{path} was not written in {timeout} s")
 
 
-@pytest.mark.parametrize("web", ["starlette", "tornado"])
+@pytest.mark.parametrize("web", WEB_STACKS)
 def test_every_streamlit_option_and_script_args(web: str, tmp_path: Path) -> None:
     app_folder = tmp_path / "app"
     (app_folder / ".streamlit").mkdir(parents=True)

@@ -29,6 +29,7 @@ from tests.support.files import live_session, multipart
 from tests.support.net import free_port
 from tests.support.oidc import auth_secrets, oidc_provider
 from tests.support.server import ServerUnderTest
+from tests.support.stacks import WEB_STACKS
 from tests.support.tokens import encode_provider_token
 
 TIMEOUT = 10.0
@@ -128,7 +129,7 @@ def test_one_rerun_gives_the_same_span_tree_on_every_stack(traced: TracedServer)
 
 def test_starlette_and_tornado_trees_are_identical() -> None:
     trees = {}
-    for stack in ("starlette", "tornado"):
+    for stack in WEB_STACKS:
         running = TracedServer(stack)
         running.server.start()
         try:

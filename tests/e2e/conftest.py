@@ -24,8 +24,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, KNOWN_STACKS, AppServer
 from tests.e2e.pages import new_isolated_context
 from tests.support.net import free_port
+from tests.support.stacks import WEB_STACKS
 
-STACKS = ("starlette", "tornado")
+STACKS = WEB_STACKS
 
 
 def selected_stacks() -> tuple[str, ...]:

@@ -21,11 +21,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tests.support.stacks import WEB_STACKS
+
 REPO: Final = Path(__file__).resolve().parents[2]
 SHOWCASE: Final = REPO / "examples" / "showcase"
 APP: Final = SHOWCASE / "app.py"
 
-HEXLIT_STACKS: Final = ("starlette", "tornado")
+HEXLIT_STACKS: Final = WEB_STACKS
 KNOWN_STACKS: Final = (*HEXLIT_STACKS, "streamlit")
 
 START_TIMEOUT: Final = 60.0

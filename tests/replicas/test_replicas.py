@@ -38,9 +38,9 @@ from tests.support.nginx import NginxProxy, nginx_proxy
 from tests.support.oidc import MockProvider, oidc_provider
 from tests.support.processes import stop_process
 from tests.support.redis import RedisServer, redis_server, stored_snapshot_generation
+from tests.support.stacks import WEB_STACKS
 from tests.support.tokens import encode_provider_token
 
-STACKS = ("starlette", "tornado")
 TIMEOUT = 10.0
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
@@ -143,7 +143,7 @@ class Cluster:
         return "\n".join([self.a.logs(), self.b.logs(), self.proxy.logs()])
 
 
-@pytest.fixture(scope="module", params=STACKS)
+@pytest.fixture(scope="module", params=WEB_STACKS)
 def cluster(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:

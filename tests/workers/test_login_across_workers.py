@@ -14,6 +14,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.support.oidc import MockProvider, auth_secrets, oidc_provider
+from tests.support.stacks import WEB_STACKS
 from tests.support.tokens import encode_provider_token
 from tests.workers.support import TIMEOUT, Workers, http_exchange
 
@@ -33,7 +34,7 @@ def cookies_set(headers: list[tuple[str, str]]) -> dict[str, str]:
     return {name: value for name, _, value in pairs if value}
 
 
-@pytest.mark.parametrize("stack", ["starlette", "tornado"])
+@pytest.mark.parametrize("stack", WEB_STACKS)
 def test_a_login_begun_on_one_worker_ends_on_the_other(
     stack: str, provider: MockProvider, tmp_path: Path
 ) -> None:

@@ -25,6 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect, unix_connect
 
 from tests.support.files import BOUNDARY, multipart
+from tests.support.stacks import WEB_STACKS
 from tests.workers.support import (
     EXIT_WAIT,
     TIMEOUT,
@@ -36,7 +37,6 @@ from tests.workers.support import (
     workers_of,
 )
 
-STACKS = ["starlette", "tornado"]
 WAIT = 15.0
 
 
@@ -128,7 +128,7 @@ def close_code(ws: ClientConnection) -> int | None:
         return closed.rcvd.code if closed.rcvd is not None else None
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", WEB_STACKS)
 def test_two_workers_serve_one_app_as_one(stack: str, tmp_path: Path) -> None:
     with Workers(stack, tmp_path) as hexlit:
         first, second = hexlit.workers()
@@ -192,7 +192,7 @@ def test_two_workers_serve_one_app_as_one(stack: str, tmp_path: Path) -> None:
     assert list((tmp_path / "store" / "media").iterdir()) == []  # the shared folder went
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", WEB_STACKS)
 def test_a_unix_socket_is_shared_and_no_worker_outlives_a_killed_supervisor(
     stack: str, tmp_path: Path
 ) -> None:
@@ -215,7 +215,7 @@ def test_a_unix_socket_is_shared_and_no_worker_outlives_a_killed_supervisor(
             time.sleep(0.05)
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", WEB_STACKS)
 def test_on_a_unix_socket_a_killed_worker_is_replaced_and_sigterm_drains(
     stack: str, tmp_path: Path
 ) -> None:
@@ -241,7 +241,7 @@ def test_on_a_unix_socket_a_killed_worker_is_replaced_and_sigterm_drains(
     assert "Traceback" not in hexlit.output(), hexlit.output()
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", WEB_STACKS)
 def test_sigterm_while_the_workers_start_exits_0(stack: str, tmp_path: Path) -> None:
     """A worker still importing when SIGTERM comes dies of it (no handler yet): it
     stopped as asked, holding no session, so the stop is clean."""
