@@ -11,7 +11,8 @@ so a label always names the route that answered.
 Template syntax: `{name}` is one path segment (no `/`, not empty). The last placeholder
 may instead take the rest of the path (`Tail.REST`: slashes included, possibly empty, as
 Starlette's `{name:path}`), or that and its leading `/` may both be absent
-(`Tail.OPTIONAL`). Adding a route is one row here plus its handler on each stack.
+(`Tail.OPTIONAL`). Adding a route is one row here plus its handler: once in
+`adapters/web/handlers.py` for a plain HTTP route, else on each stack.
 """
 
 from __future__ import annotations

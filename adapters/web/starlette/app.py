@@ -15,20 +15,12 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hexlit.adapters.web import responses, routes
+from hexlit.adapters.web.handlers import plain_handlers
 from hexlit.adapters.web.routes import served_routes
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.starlette.agent import agent_endpoint
-from hexlit.adapters.web.starlette.auth import auth_endpoints
-from hexlit.adapters.web.starlette.files import app_static_endpoint, component_endpoint
-from hexlit.adapters.web.starlette.frontend import frontend_endpoint
-from hexlit.adapters.web.starlette.media import media_endpoint
 from hexlit.adapters.web.starlette.observe import ObserveRequests
-from hexlit.adapters.web.starlette.probes import (
-    host_config_endpoint,
-    metrics_endpoint,
-    probe_endpoint,
-)
-from hexlit.adapters.web.starlette.render import to_response
+from hexlit.adapters.web.starlette.render import plain_endpoint, to_response
 from hexlit.adapters.web.starlette.stream import stream_endpoint
 from hexlit.adapters.web.starlette.uploads import upload_endpoint
 from hexlit.ports.agent import AgentRoute
@@ -66,27 +58,13 @@ def _paths(route: routes.Route, base_path: str) -> list[str]:
 
 
 def _endpoints(use_cases: WebUseCases) -> dict[routes.Kind, Any]:
-    """Each use case's endpoint, closed over its port."""
-    status, cors = use_cases.status, use_cases.cors
-    login, callback, logout = auth_endpoints(use_cases.auth)
+    """Each use case's endpoint, closed over its port: the plain routes all through one
+    (`adapters/web/handlers.py`), the streamed bodies and the WebSocket their own."""
     endpoints: dict[routes.Kind, Any] = {
-        routes.Kind.HEALTH: probe_endpoint(status, cors, status.health),
-        routes.Kind.SCRIPT_HEALTH: probe_endpoint(status, cors, status.script_health),
-        routes.Kind.HOST_CONFIG: host_config_endpoint(status, cors),
-        routes.Kind.METRICS: metrics_endpoint(cors, use_cases.metrics),
-        routes.Kind.MEDIA: media_endpoint(use_cases.media, cors),
-        routes.Kind.UPLOAD: upload_endpoint(use_cases.uploads),
-        routes.Kind.COMPONENT: component_endpoint(use_cases.components, cors),
-        routes.Kind.BIDI_COMPONENT: component_endpoint(use_cases.bidi_components, cors),
-        routes.Kind.STREAM: stream_endpoint(use_cases.sessions),
-        routes.Kind.LOGIN: login,
-        routes.Kind.OAUTH_CALLBACK: callback,
-        routes.Kind.LOGOUT: logout,
+        kind: plain_endpoint(handler) for kind, handler in plain_handlers(use_cases).items()
     }
-    if use_cases.app_static is not None:
-        endpoints[routes.Kind.APP_STATIC] = app_static_endpoint(use_cases.app_static)
-    if use_cases.frontend is not None:
-        endpoints[routes.Kind.FRONTEND] = frontend_endpoint(use_cases.frontend)
+    endpoints[routes.Kind.UPLOAD] = upload_endpoint(use_cases.uploads)
+    endpoints[routes.Kind.STREAM] = stream_endpoint(use_cases.sessions)
     if (agent := use_cases.agent) is not None:
         endpoints[routes.Kind.AGENT_INTERACT] = agent_endpoint(agent, AgentRoute.INTERACT)
         endpoints[routes.Kind.AGENT_SCHEMA] = agent_endpoint(agent, AgentRoute.SCHEMA)

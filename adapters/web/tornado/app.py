@@ -9,20 +9,15 @@ import tornado.web
 from tornado.httputil import HTTPServerRequest
 from tornado.log import access_log
 
+from hexlit.adapters.web.handlers import plain_handlers
 from hexlit.adapters.web.routes import Kind, served_routes
 from hexlit.adapters.web.settings import WebSettings
 from hexlit.adapters.web.tornado.agent import AgentHandler
-from hexlit.adapters.web.tornado.auth import AuthHandler
-from hexlit.adapters.web.tornado.files import AppStaticHandler, ComponentHandler
-from hexlit.adapters.web.tornado.frontend import FrontendHandler
-from hexlit.adapters.web.tornado.media import MediaHandler
 from hexlit.adapters.web.tornado.observe import finished, observe
-from hexlit.adapters.web.tornado.probes import HostConfigHandler, MetricsHandler, ProbeHandler
-from hexlit.adapters.web.tornado.render import NotFoundHandler, RefusedHandler
+from hexlit.adapters.web.tornado.render import NotFoundHandler, PlainRouteHandler, RefusedHandler
 from hexlit.adapters.web.tornado.stream import StreamHandler
 from hexlit.adapters.web.tornado.uploads import UploadHandler
 from hexlit.ports.agent import AgentRoute
-from hexlit.ports.components import Components
 from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.lifecycle import Lifecycle
@@ -104,43 +99,26 @@ def make_handlers(use_cases: WebUseCases, settings: WebSettings) -> list[Any]:
 
 
 def _handlers(use_cases: WebUseCases, settings: WebSettings) -> dict[Kind, tuple[type, Any]]:
-    """Each use case's handler class and its `initialize` arguments."""
-    status, cors = use_cases.status, use_cases.cors
-
-    def probe(check: Any) -> tuple[type, Any]:
-        return ProbeHandler, {"cors": cors, "status": status, "check": check}
-
-    def auth(action: str) -> tuple[type, Any]:
-        return AuthHandler, {"cors": cors, "auth": use_cases.auth, "action": action}
-
-    def component(components: Components) -> tuple[type, Any]:
-        return ComponentHandler, {"cors": cors, "components": components}
-
-    def agent(route: AgentRoute) -> tuple[type, Any]:
-        return AgentHandler, {"cors": cors, "agent": use_cases.agent, "route": route}
-
-    return {
-        Kind.HEALTH: probe(status.health),
-        Kind.SCRIPT_HEALTH: probe(status.script_health),
-        Kind.HOST_CONFIG: (HostConfigHandler, {"cors": cors, "status": status}),
-        Kind.METRICS: (MetricsHandler, {"cors": cors, "metrics": use_cases.metrics}),
-        Kind.MEDIA: (MediaHandler, {"cors": cors, "media": use_cases.media}),
-        Kind.UPLOAD: (UploadHandler, {"cors": cors, "uploads": use_cases.uploads}),
-        Kind.COMPONENT: component(use_cases.components),
-        Kind.BIDI_COMPONENT: component(use_cases.bidi_components),
-        Kind.STREAM: (
-            StreamHandler,
-            {"sessions": use_cases.sessions, "compression": settings.websocket_compression},
-        ),
-        Kind.LOGIN: auth("login"),
-        Kind.OAUTH_CALLBACK: auth("callback"),
-        Kind.LOGOUT: auth("logout"),
-        Kind.APP_STATIC: (AppStaticHandler, {"cors": cors, "app_static": use_cases.app_static}),
-        Kind.FRONTEND: (FrontendHandler, {"cors": cors, "frontend": use_cases.frontend}),
-        Kind.AGENT_INTERACT: agent(AgentRoute.INTERACT),
-        Kind.AGENT_SCHEMA: agent(AgentRoute.SCHEMA),
-        Kind.AGENT_MCP: agent(AgentRoute.MCP),
+    """Each use case's handler class and its `initialize` arguments: the plain routes all
+    through one (`adapters/web/handlers.py`), the streamed bodies and the WebSocket their
+    own."""
+    cors = use_cases.cors
+    handlers: dict[Kind, tuple[type, Any]] = {
+        kind: (PlainRouteHandler, {"cors": cors, "handler": handler})
+        for kind, handler in plain_handlers(use_cases).items()
     }
+    handlers[Kind.UPLOAD] = (UploadHandler, {"cors": cors, "uploads": use_cases.uploads})
+    handlers[Kind.STREAM] = (
+        StreamHandler,
+        {"sessions": use_cases.sessions, "compression": settings.websocket_compression},
+    )
+    for kind, route in (
+        (Kind.AGENT_INTERACT, AgentRoute.INTERACT),
+        (Kind.AGENT_SCHEMA, AgentRoute.SCHEMA),
+        (Kind.AGENT_MCP, AgentRoute.MCP),
+    ):
+        handlers[kind] = (AgentHandler, {"cors": cors, "agent": use_cases.agent, "route": route})
+    return handlers
 
 
 def _answering(handler: type, methods: tuple[str, ...]) -> type:

@@ -1,4 +1,5 @@
-"""Writing a framework-free `WebResponse` with Tornado: the base of every HTTP handler."""
+"""Writing framework-free answers with Tornado: the base of every HTTP handler, and the
+plain routes' one handler."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from tornado.iostream import StreamClosedError
 from tornado.web import RequestHandler
 
 from hexlit.adapters.web import responses
+from hexlit.adapters.web.handlers import PlainHandler, PlainRequest, Streamed
 from hexlit.ports.cors import Cors
 from hexlit.ports.errors import HexlitError
 from hexlit.ports.media import Chunk
@@ -66,6 +68,35 @@ class WebResponseHandler(RequestHandler):
 
     def allow_origin(self) -> str | None:
         return self._cors_policy.cors_allow_origin(self.request.headers.get("Origin"))
+
+
+class PlainRouteHandler(WebResponseHandler):
+    """Any plain route: its handler (`adapters/web/handlers.py`) decides, this writes."""
+
+    def initialize(self, cors: Cors, handler: PlainHandler) -> None:  # type: ignore[override]
+        super().initialize(cors)
+        self._handler = handler
+
+    async def _serve(self, **params: str | None) -> None:
+        answer = await self._handler(plain_request(self, params))
+        if isinstance(answer, Streamed):
+            await self.write_streamed(answer.head, answer.chunks)
+        else:
+            self.write_response(answer)
+
+    get = head = post = put = patch = delete = options = _serve
+
+
+def plain_request(handler: RequestHandler, params: dict[str, str | None]) -> PlainRequest:
+    """What the plain handlers read; `params` are Tornado's decoded path arguments."""
+    request = handler.request
+    return PlainRequest(
+        method=request.method or "GET",
+        params=params,
+        query=request.query,
+        headers=request.headers,
+        arguments=handler.get_query_arguments,
+    )
 
 
 class NotFoundHandler(WebResponseHandler):
