@@ -3,7 +3,8 @@
 The session core owns one `SnapshotKeeper` when snapshots are on. It:
 
 - hears from the runtime when a run completes, and writes that session's snapshot off
-  the request path, coalesced by `SnapshotSchedule` (within `delay` of the run);
+  the request path, coalesced by `SnapshotSchedule` (within `delay` of the run): the
+  state is read on the loop, then encoded, sealed and written in one worker job;
 - remembers, per session it holds, the generation it last wrote or took over; every
   save is that plus one, so a store refuses the save of an owner that was taken over
   (`fenced`), and the core then closes its copy;
@@ -27,7 +28,7 @@ from hexlit.domain.snapshot_rules import SnapshotLimits, SnapshotSchedule, Snaps
 from hexlit.ports.clock import Clock
 from hexlit.ports.errors import StoreUnavailable
 from hexlit.ports.runtime import CapturedState, Outbox, SessionStart, SessionStateAccess, UserInfo
-from hexlit.ports.snapshots import SessionSnapshot, SessionSnapshots
+from hexlit.ports.snapshots import SealedSnapshot, SessionSnapshot, SessionSnapshots
 
 log = logging.getLogger("hexlit.snapshots")
 
@@ -174,34 +175,41 @@ class SnapshotKeeper:
             self._schedule.written(session_id, self._clock.monotonic())
 
     async def save(self, session_id: str) -> bool:
-        """Snapshot the session now; False when nothing was written."""
+        """Snapshot the session now; False when nothing was written.
+
+        The state is read here, on the loop; pickling, sealing and (for a store whose
+        write blocks) the write run in one worker job (`SessionSnapshots.save_built`).
+        """
         held = self._held.get(session_id)
         if held is None:
             return False
-        state = await self._runtime.capture(session_id)
-        if state is None or self._held.get(session_id) is not held:
+        encode = self._runtime.read(session_id)
+        if encode is None:
             return False
-        self._note_skipped(state)
-        sealed = self._seal.seal(_snapshot(session_id, held, held.generation + 1, state))
-        if len(sealed.data) > self._limits.max_bytes:
-            self.stats.snapshots_too_large += 1
-            log.warning(
-                "session %s: snapshot of %d bytes is above hexlit.snapshotMaxBytes (%d); not saved",
-                _short(session_id),
-                len(sealed.data),
-                self._limits.max_bytes,
-            )
-            return False
+        next_held = _Held(held.generation + 1, held.owner)
+        build = _Build(session_id, next_held, encode, self._seal, self._limits.max_bytes)
         try:
-            saved = await self._store.save(sealed)
+            saved = await self._store.save_built(build)
         except StoreUnavailable as error:
             self.stats.snapshot_store_failures += 1
             log.warning("session %s: snapshot not saved (%s)", _short(session_id), error.reason)
             return False
+        finally:
+            if build.state is not None:
+                self._note_skipped(build.state)
+        if saved is None:
+            self.stats.snapshots_too_large += 1
+            log.warning(
+                "session %s: snapshot of %d bytes is above hexlit.snapshotMaxBytes (%d); not saved",
+                _short(session_id),
+                build.sealed_bytes,
+                self._limits.max_bytes,
+            )
+            return False
         if not saved:
             await self._lost(session_id, held)
             return False
-        held.generation = sealed.generation
+        held.generation = build.next.generation
         self.stats.snapshots_saved += 1
         return True
 
@@ -286,6 +294,35 @@ class SnapshotKeeper:
         except StoreUnavailable:
             return False  # cannot tell: keep serving the copy held here
         return sealed is not None and sealed.generation > held.generation
+
+
+class _Build:
+    """The blocking part of one snapshot, run in a worker thread: encode the state read
+    on the loop, seal it, and refuse it (None) above the size cap. It only touches what
+    it was given, and leaves what the loop reports afterwards in its attributes."""
+
+    def __init__(
+        self,
+        session_id: str,
+        next_held: _Held,
+        encode: Callable[[], CapturedState],
+        seal: SnapshotSeal,
+        max_bytes: int,
+    ) -> None:
+        self.session_id = session_id
+        self.next = next_held
+        self.encode = encode
+        self.seal = seal
+        self.max_bytes = max_bytes
+        self.state: CapturedState | None = None
+        self.sealed_bytes = 0
+
+    def __call__(self) -> SealedSnapshot | None:
+        self.state = self.encode()
+        snapshot = _snapshot(self.session_id, self.next, self.next.generation, self.state)
+        sealed = self.seal.seal(snapshot)
+        self.sealed_bytes = len(sealed.data)
+        return None if self.sealed_bytes > self.max_bytes else sealed
 
 
 def _snapshot(

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hexlit.ports.components import ComponentRegistry
 from hexlit.ports.metrics import MetricsSource
+
+if TYPE_CHECKING:  # ports/agent.py names UserInfo from here
+    from hexlit.ports.agent import AgentRuntime
 
 UserInfoValue = str | bool | Mapping[str, str] | None
 UserInfo = Mapping[str, UserInfoValue]
@@ -158,6 +161,12 @@ class SessionStateAccess(Protocol):
         cannot be read right now). Heavy work (pickling) runs off the event loop."""
         ...
 
+    def read(self, session_id: str) -> Callable[[], CapturedState] | None:
+        """Read the session's state now, on the event loop, and return the blocking step
+        that encodes it (pickling), for the caller to run off the loop together with its
+        own blocking work (one hop to a worker thread per snapshot). None as `capture`."""
+        ...
+
     async def restore(self, start: SessionStart, state: CapturedState, outbox: Outbox) -> str:
         """Create the session `start.session_id` bound to `outbox`, put `state` back in
         it, and rerun it with the captured widget states so the page comes back without
@@ -170,8 +179,9 @@ class ServedRuntime(AppRuntime, SessionStateAccess, ComponentRegistry, MetricsSo
     """A runtime as hexlit serves it: the app runtime, and the roles it also plays.
 
     Besides running sessions, a runtime knows the app's custom components (v1 here, v2
-    "bidi" ones in `bidi_registry`), measures itself (`MetricsSource`) and lends its
-    sessions' state to snapshots (`SessionStateAccess`). Each role reaches its service
+    "bidi" ones in `bidi_registry`), measures itself (`MetricsSource`), lends its
+    sessions' state to snapshots (`SessionStateAccess`) and may serve agent sessions
+    (`agent`). Each role reaches its service
     through one explicit provider in the container (composition/container.py), so mypy
     checks that every runtime plays them all; nothing probes for an attribute.
     """
@@ -179,4 +189,10 @@ class ServedRuntime(AppRuntime, SessionStateAccess, ComponentRegistry, MetricsSo
     @property
     def bidi_registry(self) -> ComponentRegistry:
         """The v2 ("bidi") components the app may use (found in installed packages)."""
+        ...
+
+    @property
+    def agent(self) -> AgentRuntime | None:
+        """The app's agent sessions (`/_stcore/agent/...`), None when the runtime has none:
+        the agent routes then answer as Streamlit does with the API off."""
         ...

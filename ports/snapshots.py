@@ -12,6 +12,7 @@ that was paused while another took the session over can never overwrite it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,6 +57,15 @@ class SessionSnapshots(Protocol):
     async def save(self, sealed: SealedSnapshot) -> bool:
         """Keep `sealed` as its session's snapshot, unless the store already holds one
         of the same or a newer generation: then change nothing and return False."""
+        ...
+
+    async def save_built(self, build: Callable[[], SealedSnapshot | None]) -> bool | None:
+        """Call `build` off the event loop, then keep what it returns as `save` does.
+
+        `build` is blocking work (pickling, sealing). A store whose own write blocks runs
+        it in the same worker job as `build`, so a snapshot costs one hop to a worker
+        thread, not two. None when `build` returned None (nothing to save).
+        """
         ...
 
     async def load(self, session_id: str) -> SealedSnapshot | None:

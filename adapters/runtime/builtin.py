@@ -142,10 +142,15 @@ class BuiltinRuntime:
         self._run_listeners.append(listener)
 
     async def capture(self, session_id: str) -> CapturedState | None:
+        encode = self.read(session_id)
+        return None if encode is None else encode()
+
+    def read(self, session_id: str) -> Callable[[], CapturedState] | None:
         session = self._sessions.get(session_id)
         if session is None:
             return None
-        return CapturedState(str(session.count).encode(), b"")
+        captured = CapturedState(str(session.count).encode(), b"")
+        return lambda: captured
 
     async def restore(self, start: SessionStart, state: CapturedState, outbox: Outbox) -> str:
         self._require_running()
@@ -163,6 +168,11 @@ class BuiltinRuntime:
     def bidi_registry(self) -> BuiltinRuntime:
         """No v2 components either: the same empty registry."""
         return self
+
+    @property
+    def agent(self) -> None:
+        """`ServedRuntime`: the built-in apps serve no agent sessions."""
+        return None
 
     async def metric_families(self, names: Sequence[str] | None) -> list[MetricFamily]:
         """`MetricsSource`: one gauge, the sessions this runtime holds."""

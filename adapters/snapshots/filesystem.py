@@ -7,7 +7,8 @@ then the sealed bytes. A save writes a temporary file, then, holding an exclusiv
 file over the old one only if it is newer (rename is atomic: a reader sees the old
 snapshot or the new one, never half of one). Lock stripes are a fixed set of files
 (`<root>/locks/<n>.lock`, chosen by a hash of the id), so lock files never pile up and
-are never deleted while someone waits on them. Blocking calls run in threads.
+are never deleted while someone waits on them. Blocking calls run in threads;
+`save_built` builds the snapshot (pickling, sealing) in the same thread job as its write.
 
 A save is on the hot path of every rerun (a snapshot follows each completed run), so it
 makes few system calls (bench/snapshots.py, docs/performance.md):
@@ -33,7 +34,7 @@ import hashlib
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -56,6 +57,9 @@ class FolderSnapshots:
 
     async def save(self, sealed: SealedSnapshot) -> bool:
         return await asyncio.to_thread(self._save, sealed)
+
+    async def save_built(self, build: Callable[[], SealedSnapshot | None]) -> bool | None:
+        return await asyncio.to_thread(self._build_and_save, build)
 
     async def load(self, session_id: str) -> SealedSnapshot | None:
         return await asyncio.to_thread(self._load, session_id)
@@ -89,6 +93,10 @@ class FolderSnapshots:
                 yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _build_and_save(self, build: Callable[[], SealedSnapshot | None]) -> bool | None:
+        sealed = build()
+        return None if sealed is None else self._save(sealed)
 
     def _save(self, sealed: SealedSnapshot) -> bool:
         path = self._path(sealed.session_id)

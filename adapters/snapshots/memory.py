@@ -6,6 +6,9 @@ session whose runtime copy was lost while the process lived on.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from hexlit.ports.snapshots import SealedSnapshot
 
 
@@ -21,6 +24,10 @@ class MemorySnapshots:
             return False
         self._held[sealed.session_id] = sealed
         return True
+
+    async def save_built(self, build: Callable[[], SealedSnapshot | None]) -> bool | None:
+        sealed = await asyncio.to_thread(build)
+        return None if sealed is None else await self.save(sealed)
 
     async def load(self, session_id: str) -> SealedSnapshot | None:
         return self._held.get(session_id)

@@ -10,6 +10,8 @@ by themselves. Every Redis error becomes `StoreUnavailable` (`adapters/redis`).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Final
 
 from redis.asyncio import Redis
@@ -50,6 +52,11 @@ class RedisSnapshots:
                 _SAVE, 1, self._key(sealed.session_id), sealed.generation, sealed.data, self._px
             )
         return bool(saved)
+
+    async def save_built(self, build: Callable[[], SealedSnapshot | None]) -> bool | None:
+        """The build in a worker thread; the write is the client's own (no thread)."""
+        sealed = await asyncio.to_thread(build)
+        return None if sealed is None else await self.save(sealed)
 
     async def load(self, session_id: str) -> SealedSnapshot | None:
         with shared_store("snapshot load"):

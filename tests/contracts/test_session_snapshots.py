@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,35 @@ def test_of_racing_saves_of_one_generation_exactly_one_wins(replicas: Replicas) 
     assert answers.count(True) == 1
     assert stored is not None
     assert stored.data == f"writer {answers.index(True)}".encode()
+
+
+def test_a_built_snapshot_is_saved_with_the_same_fencing(replicas: Replicas) -> None:
+    """`save_built` runs the build off the event loop, then keeps its result as `save`
+    does; a build that yields nothing saves nothing."""
+    loop_thread = threading.get_ident()
+    build_threads: list[int] = []
+
+    def build(generation: int) -> Callable[[], SealedSnapshot | None]:
+        def built() -> SealedSnapshot | None:
+            build_threads.append(threading.get_ident())
+            return sealed(generation, f"built {generation}".encode()) if generation else None
+
+        return built
+
+    async def scenario() -> tuple[list[bool | None], SealedSnapshot | None]:
+        answers = [
+            await replicas.here.save_built(build(2)),
+            await replicas.there.save_built(build(0)),
+            await replicas.there.save_built(build(2)),  # a stale owner: same generation
+            await replicas.there.save_built(build(3)),
+        ]
+        return answers, await replicas.here.load("s-1")
+
+    answers, stored = run(scenario())
+    assert answers == [True, None, False, True]
+    assert stored == sealed(3, b"built 3")
+    assert len(build_threads) == 4
+    assert loop_thread not in build_threads
 
 
 def test_delete_spares_a_newer_owner_s_snapshot(replicas: Replicas) -> None:

@@ -9,6 +9,7 @@ that does not parse is `MalformedFrame`), outbound `ForwardMsg`s are serialized 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -220,6 +221,10 @@ class StreamlitRuntime:
         return watch
 
     async def capture(self, session_id: str) -> CapturedState | None:
+        encode = self.read(session_id)
+        return None if encode is None else await asyncio.to_thread(encode)
+
+    def read(self, session_id: str) -> Callable[[], CapturedState] | None:
         if self._runtime is None or session_id not in self._sessions:
             return None
         session = app_session(self._runtime, session_id)
@@ -230,7 +235,7 @@ class StreamlitRuntime:
         except (RuntimeError, KeyError):
             return None  # a run changed the state while it was read: the next one will do
         page = self._pages.get(session_id, page)  # the page the browser was told it is on
-        return await asyncio.to_thread(pickle_values, values, widgets, page, query)
+        return functools.partial(pickle_values, values, widgets, page, query)
 
     async def restore(self, start: SessionStart, state: CapturedState, outbox: Outbox) -> str:
         """A fresh session under the same id, its state put back and rerun; the browser's
