@@ -20,7 +20,6 @@ from hexlit.domain.session_service import SessionService
 from hexlit.domain.snapshot_keeper import SnapshotKeeper
 from hexlit.domain.snapshot_rules import SnapshotLimits, SnapshotSeal, snapshots_enabled
 from hexlit.domain.upload_service import UploadedFilesService, UploadLimits, UploadService
-from hexlit.ports.agent import AgentRuntime
 from hexlit.ports.assets import FileTree
 from hexlit.ports.clock import Clock
 from hexlit.ports.components import ComponentRegistry
@@ -143,12 +142,6 @@ def streamlit_frontend_root() -> Path:
     from hexlit.adapters.runtime.streamlit.frontend import frontend_root
 
     return frontend_root()
-
-
-def build_streamlit_agent(runtime: Any) -> AgentRuntime:
-    """Streamlit's agent sessions over the Streamlit runtime (`StreamlitRuntime.agent`)."""
-    agent: AgentRuntime = runtime.agent
-    return agent
 
 
 def build_streamlit_metrics_encoder() -> MetricsEncoder:

@@ -29,7 +29,6 @@ from hexlit.composition.builders import (
     build_redis_client,
     build_snapshot_keeper,
     build_starlette_app,
-    build_streamlit_agent,
     build_streamlit_metrics_encoder,
     build_streamlit_runtime,
     build_tornado_app,
@@ -275,11 +274,7 @@ class Container(containers.DeclarativeContainer):
         file_tree,
     )
 
-    agent_runtime = providers.Selector(
-        runtime_kind_of_app,
-        builtin=providers.Object(None),
-        streamlit=providers.Singleton(build_streamlit_agent, runtime),
-    )
+    agent_runtime = runtime.provided.agent
     agent = providers.Singleton(
         AgentService,
         settings=providers.Singleton(
