@@ -7,6 +7,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import tornado.httpserver
@@ -27,6 +28,23 @@ def loopback_socket() -> socket.socket:
     sock.listen()
     sock.setblocking(False)
     return sock
+
+
+@contextlib.asynccontextmanager
+async def serving_on_uvicorn(app: Any) -> AsyncIterator[int]:
+    """`app` served by a real uvicorn (lifespan on) on a loopback port, for the block."""
+    sock = loopback_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            while not server.started:  # noqa: ASYNC110 - uvicorn offers only a flag
+                await asyncio.sleep(0.01)
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, TIMEOUT)
+        sock.close()
 
 
 async def exercise(port: int, prefix: str) -> tuple[str, bytes]:
@@ -52,22 +70,11 @@ def test_asgi_app_mounted_in_a_users_starlette_app() -> None:
     outer = Starlette(routes=[Route("/", home), Mount("/st", app=hexlit_app)], lifespan=lifespan)
 
     async def scenario() -> tuple[str, bytes, str]:
-        sock = loopback_socket()
-        server = uvicorn.Server(uvicorn.Config(outer, log_config=None, lifespan="on"))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            async with asyncio.timeout(TIMEOUT):
-                while not server.started:  # noqa: ASYNC110 - uvicorn offers only a flag
-                    await asyncio.sleep(0.01)
-            port = sock.getsockname()[1]
+        async with serving_on_uvicorn(outer) as port:
             health, greeting = await exercise(port, "/st")
             async with httpx.AsyncClient(timeout=TIMEOUT) as client:
                 own = (await client.get(f"http://127.0.0.1:{port}/")).text
             return health, greeting, own
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, TIMEOUT)
-            sock.close()
 
     health, greeting, own = asyncio.run(scenario())
     assert health == "ok"
@@ -106,20 +113,10 @@ def test_asgi_app_removes_its_store_folders_when_its_lifespan_ends(tmp_path: Pat
     hexlit_app = create_asgi_app("builtin:counter", options)
 
     async def scenario() -> list[Path]:
-        sock = loopback_socket()
-        server = uvicorn.Server(uvicorn.Config(hexlit_app, log_config=None, lifespan="on"))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            async with asyncio.timeout(TIMEOUT):
-                while not server.started:  # noqa: ASYNC110 - uvicorn offers only a flag
-                    await asyncio.sleep(0.01)
-            health, _ = await exercise(sock.getsockname()[1], "")
+        async with serving_on_uvicorn(hexlit_app) as port:
+            health, _ = await exercise(port, "")
             assert health == "ok"
             return process_folders(tmp_path)
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, TIMEOUT)
-            sock.close()
 
     while_serving = asyncio.run(scenario())
     assert [folder.parent.name for folder in while_serving] == ["media", "uploads"]
@@ -184,24 +181,14 @@ def test_a_streamlit_script_mounted_under_a_prefix_reads_its_folders_config(
     )
 
     async def scenario() -> tuple[httpx.Response, httpx.Response, httpx.Response, str]:
-        sock = loopback_socket()
-        server = uvicorn.Server(uvicorn.Config(outer, log_config=None, lifespan="on"))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            async with asyncio.timeout(TIMEOUT):
-                while not server.started:  # noqa: ASYNC110 - uvicorn offers only a flag
-                    await asyncio.sleep(0.01)
-            base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        async with serving_on_uvicorn(outer) as port:
+            base = f"http://127.0.0.1:{port}"
             async with httpx.AsyncClient(timeout=30) as client:
                 health = await client.get(f"{base}/dashboard/_stcore/health")
                 script = await client.get(f"{base}/dashboard/_stcore/script-health-check")
                 page = await client.get(f"{base}/dashboard/")
                 own = (await client.get(f"{base}/")).text
             return health, script, page, own
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, TIMEOUT)
-            sock.close()
 
     health, script, page, own = asyncio.run(scenario())
     assert (health.status_code, health.text) == (200, "ok")

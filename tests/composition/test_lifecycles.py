@@ -18,13 +18,17 @@ from typing import Any
 import pytest
 import redis
 import tornado.httpserver
-import uvicorn
 from websockets.sync.client import connect
 
 from hexlit.adapters.storage.filesystem import process_folder
 from hexlit.composition.embed import create_asgi_app, create_tornado_app
 from hexlit.composition.workers import WorkerSpec, as_worker
-from tests.composition.test_embed import exercise, loopback_socket, process_folders
+from tests.composition.test_embed import (
+    exercise,
+    loopback_socket,
+    process_folders,
+    serving_on_uvicorn,
+)
 from tests.support.redis import redis_server
 from tests.support.server import ServerUnderTest
 from tests.support.stacks import WEB_STACKS
@@ -133,20 +137,10 @@ def test_an_asgi_apps_redis_connections_close_when_its_lifespan_ends() -> None:
         hexlit_app = create_asgi_app("builtin:counter", options)
 
         async def scenario() -> int:
-            sock = loopback_socket()
-            server = uvicorn.Server(uvicorn.Config(hexlit_app, log_config=None, lifespan="on"))
-            task = asyncio.create_task(server.serve(sockets=[sock]))
-            try:
-                async with asyncio.timeout(TIMEOUT):
-                    while not server.started:  # noqa: ASYNC110 - uvicorn offers only a flag
-                        await asyncio.sleep(0.01)
-                health, _ = await exercise(sock.getsockname()[1], "")
+            async with serving_on_uvicorn(hexlit_app) as port:
+                health, _ = await exercise(port, "")
                 assert health == "ok"
                 return await asyncio.to_thread(connections_to, store.url)
-            finally:
-                server.should_exit = True
-                await asyncio.wait_for(task, TIMEOUT)
-                sock.close()
 
         assert asyncio.run(scenario()) >= 1
         assert until_no_connections(store.url) == 0
