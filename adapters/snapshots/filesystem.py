@@ -23,12 +23,19 @@ makes few system calls (bench/snapshots.py, docs/performance.md):
   stripe excludes the other threads of this process, which share the open file.
 - **The temporary file is named by process and thread**, which never write two
   snapshots at once, instead of by random bytes from the kernel.
+- **The new file is swapped in, not renamed over the old one** (Linux `renameat2` with
+  `RENAME_EXCHANGE`, then the old file, now under the temporary name, is unlinked). On
+  ext4 a rename that replaces a file starts writing the new file back at once
+  (`auto_da_alloc`): 0.2 ms of CPU and most of a save's wall time. The swap is just as
+  atomic for readers. Where it is missing (another OS, a file system without it such as
+  NFS, no stored file yet), a plain replacing rename does the same job.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import os
@@ -42,6 +49,9 @@ from hexlit.ports.snapshots import SealedSnapshot
 
 LOCK_STRIPES: Final = 64
 _HEADER: Final = 8
+_AT_FDCWD: Final = -100
+_RENAME_EXCHANGE: Final = 2
+_renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
 
 
 class FolderSnapshots:
@@ -108,9 +118,13 @@ class FolderSnapshots:
                 stored = _generation_of(path)
                 if stored is not None and stored >= sealed.generation:
                     return False
-                os.replace(partial, path)
+                swapped = stored is not None and _exchange(partial, path)
+                if not swapped:
+                    os.replace(partial, path)
                 replaced = True
-                return True
+            if swapped:
+                os.unlink(partial)  # the previous snapshot, swapped out
+            return True
         finally:
             if not replaced:
                 with contextlib.suppress(FileNotFoundError):
@@ -143,6 +157,16 @@ def _write_file(path: str, content: bytes) -> None:
             view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
+
+
+def _exchange(new: str, old: str) -> bool:
+    """Swap the files at `new` and `old` atomically; False where the system cannot."""
+    if _renameat2 is None:
+        return False
+    failed: int = _renameat2(
+        _AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(old), _RENAME_EXCHANGE
+    )
+    return failed == 0
 
 
 def _generation_of(path: str) -> int | None:

@@ -180,6 +180,24 @@ def test_folder_snapshots_survive_a_new_store_on_the_same_folder(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [b"s-1".hex() + ".snap"]
 
 
+def test_folder_snapshots_replaced_in_turn_leave_only_the_newest(tmp_path: Path) -> None:
+    """Each save swaps the new file in and removes the previous one (or renames over it
+    where the system cannot swap): one file per session, always the newest generation."""
+    here, there = FolderSnapshots(tmp_path), FolderSnapshots(tmp_path)
+
+    async def scenario() -> list[SealedSnapshot | None]:
+        loaded = []
+        for generation in range(1, 6):
+            store = here if generation % 2 else there
+            await store.save(sealed(generation, f"state {generation} ".encode() * generation))
+            loaded.append(await there.load("s-1"))
+        return loaded
+
+    loaded = run(scenario())
+    assert loaded == [sealed(g, f"state {g} ".encode() * g) for g in range(1, 6)]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [b"s-1".hex() + ".snap"]
+
+
 def test_redis_keys_live_under_the_namespace_with_an_expiry(
     shared_redis: RedisServer, tmp_path: Path
 ) -> None:
