@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -54,8 +53,6 @@ class SnapshotStats:
 class _Held:
     generation: int
     owner: str
-    saved_digest: bytes | None = None
-    """A digest of the state this process last saved (None: none saved yet)."""
 
 
 class SnapshotKeeper:
@@ -190,9 +187,7 @@ class SnapshotKeeper:
         if encode is None:
             return False
         next_held = _Held(held.generation + 1, held.owner)
-        build = _Build(
-            session_id, next_held, encode, self._seal, self._limits.max_bytes, held.saved_digest
-        )
+        build = _Build(session_id, next_held, encode, self._seal, self._limits.max_bytes)
         try:
             saved = await self._store.save_built(build)
         except StoreUnavailable as error:
@@ -202,8 +197,6 @@ class SnapshotKeeper:
         finally:
             if build.state is not None:
                 self._note_skipped(build.state)
-        if saved is None and build.unchanged:
-            return False  # the store already holds this state, from this process
         if saved is None:
             self.stats.snapshots_too_large += 1
             log.warning(
@@ -217,7 +210,6 @@ class SnapshotKeeper:
             await self._lost(session_id, held)
             return False
         held.generation = build.next.generation
-        held.saved_digest = build.digest
         self.stats.snapshots_saved += 1
         return True
 
@@ -307,13 +299,7 @@ class SnapshotKeeper:
 class _Build:
     """The blocking part of one snapshot, run in a worker thread: encode the state read
     on the loop, seal it, and refuse it (None) above the size cap. It only touches what
-    it was given, and leaves what the loop reports afterwards in its attributes.
-
-    It also refuses (None, `unchanged`) a state equal to the one this process saved last
-    (`last_digest`): the store holds it already, so a run that changed nothing costs no
-    write. The fence still holds: an owner that was taken over writes nothing while its
-    state stays the same, and meets the newer generation at its next change (ADR 0023).
-    """
+    it was given, and leaves what the loop reports afterwards in its attributes."""
 
     def __init__(
         self,
@@ -322,25 +308,17 @@ class _Build:
         encode: Callable[[], CapturedState],
         seal: SnapshotSeal,
         max_bytes: int,
-        last_digest: bytes | None,
     ) -> None:
         self.session_id = session_id
         self.next = next_held
         self.encode = encode
         self.seal = seal
         self.max_bytes = max_bytes
-        self.last_digest = last_digest
         self.state: CapturedState | None = None
-        self.digest: bytes | None = None
-        self.unchanged = False
         self.sealed_bytes = 0
 
     def __call__(self) -> SealedSnapshot | None:
         self.state = self.encode()
-        self.digest = _digest(self.state)
-        if self.digest == self.last_digest:
-            self.unchanged = True
-            return None
         snapshot = _snapshot(self.session_id, self.next, self.next.generation, self.state)
         sealed = self.seal.seal(snapshot)
         self.sealed_bytes = len(sealed.data)
@@ -359,22 +337,6 @@ def _snapshot(
         state.query_string,
         held.owner,
     )
-
-
-def _digest(state: CapturedState) -> bytes:
-    """A digest of everything a snapshot keeps of `state` (each part length-prefixed).
-    SHA-256, not BLAKE2b: with the CPU's SHA instructions it costs half as much (70 µs
-    for 100 KB on the project's machine)."""
-    digest = hashlib.sha256()
-    for part in (
-        state.user_state,
-        state.widget_states,
-        state.page.encode("utf-8", "surrogatepass"),
-        state.query_string.encode("utf-8", "surrogatepass"),
-    ):
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.digest()
 
 
 def _short(session_id: str) -> str:

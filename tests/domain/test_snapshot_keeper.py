@@ -164,35 +164,6 @@ def test_a_session_moves_to_another_replica_with_its_state() -> None:
     assert there.keeper.stats.snapshots_restored == 1
 
 
-def test_an_unchanged_state_is_not_written_again_and_a_stale_owner_is_fenced_when_it_changes() -> (
-    None
-):
-    store = SharedStore()
-    here, there = Replica(store), Replica(store)
-
-    async def scenario() -> tuple[list[bool], list[int], list[str], list[str]]:
-        here.start("s-1", ALICE)
-        here.state.rerun("s-1")
-        answers = [await here.keeper.save("s-1")]
-        generations = [store.held["s-1"].generation]
-        answers.append(await here.keeper.save("s-1"))  # a run that changed nothing
-        generations.append(store.held["s-1"].generation)
-        answers.append(await there.take_over("s-1", ALICE))
-        answers.append(await here.keeper.save("s-1"))  # the stale owner, still unchanged
-        closed_while_unchanged = list(here.closed)
-        here.state.rerun("s-1")
-        answers.append(await here.keeper.save("s-1"))  # its next change meets the fence
-        return answers, generations, closed_while_unchanged, here.closed
-
-    answers, generations, closed_while_unchanged, closed = run(scenario())
-    assert answers == [True, False, True, False, False]
-    assert generations == [1, 1]
-    assert here.keeper.stats.snapshots_saved == 1
-    assert closed_while_unchanged == []
-    assert closed == ["s-1"]
-    assert here.keeper.stats.snapshots_fenced == 1
-
-
 def test_a_snapshot_restores_only_for_its_own_identity() -> None:
     store = SharedStore()
     here, there = Replica(store), Replica(store)
