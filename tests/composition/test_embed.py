@@ -47,6 +47,22 @@ async def serving_on_uvicorn(app: Any) -> AsyncIterator[int]:
         sock.close()
 
 
+@contextlib.asynccontextmanager
+async def serving_on_tornado(app: Any) -> AsyncIterator[int]:
+    """A hexlit Tornado app started and served by a user's own `HTTPServer` on a loopback
+    port, for the block; then stopped as an embedder stops it."""
+    await app.start()
+    sock = loopback_socket()
+    server = tornado.httpserver.HTTPServer(app)
+    server.add_sockets([sock])
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.stop()
+        await app.stop()
+        await asyncio.wait_for(server.close_all_connections(), TIMEOUT)
+
+
 async def exercise(port: int, prefix: str) -> tuple[str, bytes]:
     async with httpx.AsyncClient(timeout=TIMEOUT) as client:
         health = (await client.get(f"http://127.0.0.1:{port}{prefix}/_stcore/health")).text
@@ -85,16 +101,8 @@ def test_asgi_app_mounted_in_a_users_starlette_app() -> None:
 def test_tornado_app_in_a_users_tornado_server() -> None:
     async def scenario() -> tuple[str, bytes]:
         app = create_tornado_app("builtin:echo", {"server.baseUrlPath": "/embedded"})
-        await app.start()
-        sock = loopback_socket()
-        server = tornado.httpserver.HTTPServer(app)
-        server.add_sockets([sock])
-        try:
-            return await exercise(sock.getsockname()[1], "/embedded")
-        finally:
-            server.stop()
-            await app.stop()
-            await asyncio.wait_for(server.close_all_connections(), TIMEOUT)
+        async with serving_on_tornado(app) as port:
+            return await exercise(port, "/embedded")
 
     health, greeting = asyncio.run(scenario())
     assert health == "ok"
@@ -128,18 +136,10 @@ def test_tornado_app_removes_its_store_folders_when_it_stops(tmp_path: Path) -> 
 
     async def scenario() -> list[Path]:
         app = create_tornado_app("builtin:counter", options)
-        await app.start()
-        sock = loopback_socket()
-        server = tornado.httpserver.HTTPServer(app)
-        server.add_sockets([sock])
-        try:
-            health, _ = await exercise(sock.getsockname()[1], "")
+        async with serving_on_tornado(app) as port:
+            health, _ = await exercise(port, "")
             assert health == "ok"
             return process_folders(tmp_path)
-        finally:
-            server.stop()
-            await app.stop()
-            await asyncio.wait_for(server.close_all_connections(), TIMEOUT)
 
     while_serving = asyncio.run(scenario())
     assert [folder.parent.name for folder in while_serving] == ["media", "uploads"]
@@ -201,18 +201,10 @@ def test_a_streamlit_script_mounted_under_a_prefix_reads_its_folders_config(
 def test_a_tornado_app_reads_its_script_folders_config(tmp_path: Path) -> None:
     async def scenario() -> httpx.Response:
         app = create_tornado_app(str(streamlit_folder(tmp_path)))
-        await app.start()
-        sock = loopback_socket()
-        server = tornado.httpserver.HTTPServer(app)
-        server.add_sockets([sock])
-        try:
-            url = f"http://127.0.0.1:{sock.getsockname()[1]}/_stcore/script-health-check"
+        async with serving_on_tornado(app) as port:
+            url = f"http://127.0.0.1:{port}/_stcore/script-health-check"
             async with httpx.AsyncClient(timeout=30) as client:
                 return await client.get(url)
-        finally:
-            server.stop()
-            await app.stop()
-            await asyncio.wait_for(server.close_all_connections(), TIMEOUT)
 
     answer = asyncio.run(scenario())
     assert (answer.status_code, answer.text) == (200, "ok")

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import redis
-import tornado.httpserver
 from websockets.sync.client import connect
 
 from hexlit.adapters.storage.filesystem import process_folder
@@ -25,8 +24,8 @@ from hexlit.composition.embed import create_asgi_app, create_tornado_app
 from hexlit.composition.workers import WorkerSpec, as_worker
 from tests.composition.test_embed import (
     exercise,
-    loopback_socket,
     process_folders,
+    serving_on_tornado,
     serving_on_uvicorn,
 )
 from tests.support.redis import redis_server
@@ -152,18 +151,10 @@ def test_a_tornado_apps_redis_connections_close_when_it_stops() -> None:
 
         async def scenario() -> int:
             app = create_tornado_app("builtin:counter", options)
-            await app.start()
-            sock = loopback_socket()
-            server = tornado.httpserver.HTTPServer(app)
-            server.add_sockets([sock])
-            try:
-                health, _ = await exercise(sock.getsockname()[1], "")
+            async with serving_on_tornado(app) as port:
+                health, _ = await exercise(port, "")
                 assert health == "ok"
                 return await asyncio.to_thread(connections_to, store.url)
-            finally:
-                server.stop()
-                await app.stop()
-                await asyncio.wait_for(server.close_all_connections(), TIMEOUT)
 
         assert asyncio.run(scenario()) >= 1
         assert until_no_connections(store.url) == 0
